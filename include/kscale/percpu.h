@@ -2,7 +2,7 @@
 /*
  * percpu: one object per CPU of a topology, like the kernel's alloc_percpu().
  *
- * Every CPU's copy starts on its own cache line (KS_CACHELINE), is zeroed, and
+ * The topology must outlive the allocation. Every CPU's copy starts on its own cache line (KS_CACHELINE), is zeroed, and
  * is allocated on the CPU's NUMA node through ks_mem's node arenas where the
  * machine has more than one node. Copies of neighbouring CPUs never share a
  * line, so per-CPU counters do not create the traffic they are meant to avoid.
