@@ -10,7 +10,9 @@
  * name, see ks_pid_strategies()) differ in how numbers are found, how lookups
  * work and which locks they take; the rules below hold for all of them:
  *
- *  - the first pid of a new namespace is 1, its reaper (child_reaper);
+ *  - the first pid of a new namespace is 1, its reaper (child_reaper); the
+ *    root namespace is like init_pid_ns, whose init exists from boot: its
+ *    reaper needs no pid, so the reaper rules concern nested namespaces;
  *  - per-namespace pid_max (Linux 6.14+) within [max(301, 8 * nr_cpus),
  *    4194304]; the root defaults to max(32768, 1024 * nr_cpus) (capped at
  *    4194304), a new namespace to 4194304; lowering it leaves live pids alone;

@@ -35,6 +35,9 @@
 /* include/linux/pid_namespace.h: PIDNS_ADDING = 1U << 31. */
 #define KS_PIDNS_ADDING (1u << 31)
 
+/* ks_pid_ns.child_reaper of the root: an init that needs no pid. */
+#define KS_PID_BOOT_REAPER ((struct ks_pid *)(uintptr_t)1)
+
 /* struct ks_pid.state */
 enum ks_pid_state {
 	KS_PID_UNPUBLISHED = 0, /* numbers held by placeholders */
@@ -60,6 +63,7 @@ struct ks_pid {
 	int level;                /* innermost level */
 	int state;                /* enum ks_pid_state; atomic */
 	struct ks_pid_space *space;
+	uint64_t ino;             /* pidfs inode number (idr-relock, idr-once) */
 	struct ks_rcu_head rcu;   /* delayed_put_pid() */
 	struct ks_upid numbers[]; /* [0] root .. [level] innermost */
 };
@@ -72,7 +76,10 @@ struct ks_pid_ns {
 	/*
 	 * The published pid whose innermost number is 1 in this namespace; set
 	 * once by core after publication, read lock-free (the kernel reads
-	 * tmp->child_reaper in alloc_pid() without pidmap_lock).
+	 * tmp->child_reaper in alloc_pid() without pidmap_lock). Only compared
+	 * with NULL and with a pid being freed, never dereferenced. The root
+	 * starts with KS_PID_BOOT_REAPER: like init_pid_ns, its init exists
+	 * from boot, so the "pid 1 first" rules concern nested namespaces.
 	 */
 	struct ks_pid *child_reaper;
 	/*
@@ -174,6 +181,7 @@ struct ks_pid_space {
 	struct ks_mem_type *types[8];  /* types summed by ks_pid_stats() */
 	int nr_types;
 	struct ks_mutex ns_lock;       /* namespace list; not a hot path */
+	bool ns_lock_ready;
 	struct ks_pid_ns *root;
 	struct ks_pid_ns *namespaces;  /* every namespace, newest first */
 	int nr_namespaces;
