@@ -329,6 +329,27 @@ static void test_depth_lock_trips(void **state)
 	rt_fini(&t);
 }
 
+/* A failed first fork of a new namespace: its next pid is 1 again. */
+static void test_first_fork_fails(void **state)
+{
+	enum { PID_MAX = 400 };
+	struct ks_pid *last = NULL;
+	struct ks_pid_ns *l1;
+	struct rt t;
+	int nr;
+
+	rt_init(&t, state, TOPO_2, PID_MAX);
+	while ((nr = alloc_on(&t, t.root, 0, &last)) > 0)
+		;
+	assert_int_equal(nr, -EAGAIN);
+	assert_int_equal(ks_pid_ns_create(t.root, &l1), 0);
+	/* l1 hands out 1, the root has nothing left: rolled back */
+	assert_int_equal(alloc_on(&t, l1, 0, NULL), -EAGAIN);
+	assert_int_equal(ks_pid_free(last), 0);
+	assert_int_equal(alloc_on(&t, l1, 0, NULL), 1);
+	rt_fini(&t);
+}
+
 #define BOTH(fn)                                                  \
 	cmocka_unit_test_prestate(fn, (void *)"pcpu-range"),      \
 	cmocka_unit_test_prestate(fn, (void *)"pcpu-lockfree")
@@ -345,6 +366,7 @@ int main(void)
 		BOTH(test_set_tid),
 		BOTH(test_last_pid),
 		BOTH(test_depth_lock_trips),
+		BOTH(test_first_fork_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

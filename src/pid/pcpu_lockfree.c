@@ -258,6 +258,16 @@ static void release(struct ks_pid *pid)
 		__atomic_store_n(&r->pids[nr & (KPR_SIZE - 1)], NULL, __ATOMIC_RELEASE);
 		bit_clear(r->bitmap, nr & (KPR_SIZE - 1));
 		range_put(r);
+		/* a failed first fork: pid 1 comes again (see pcpu_range.c) */
+		if (!__atomic_load_n(&pid->numbers[i].ns->child_reaper, __ATOMIC_ACQUIRE)) {
+			uint32_t s = __atomic_load_n(&r->state, __ATOMIC_RELAXED);
+
+			if (!(s & (KPR_ST_USED_MASK | KPR_ST_DETACHED | KPR_ST_DEAD)))
+				__atomic_compare_exchange_n(&r->state, &s,
+							    (uint32_t)r->lo << KPR_ST_NEXT_SHIFT,
+							    false, __ATOMIC_ACQ_REL,
+							    __ATOMIC_RELAXED);
+		}
 	}
 }
 

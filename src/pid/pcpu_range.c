@@ -231,6 +231,13 @@ static void release(struct ks_pid *pid)
 		__atomic_store_n(&r->pids[off], NULL, __ATOMIC_RELEASE);
 		bm_clear(r->bitmap, off);
 		r->used--;
+		/*
+		 * A failed first fork: the namespace has no init, so its next
+		 * pid must be 1 again (6.18 resets the IDR cursor to 0).
+		 */
+		if (!r->used && !r->detached &&
+		    !__atomic_load_n(&pid->numbers[i].ns->child_reaper, __ATOMIC_ACQUIRE))
+			r->next = r->lo;
 		maybe_retire(r);
 	}
 	if (held)
