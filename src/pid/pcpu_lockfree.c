@@ -160,7 +160,7 @@ static int steal(struct kpr_ns *pns, int pid_max)
 
 static int slow_alloc(struct kpr_space *sp, struct kpr_ns *pns, int cpu, int pid_max)
 {
-	struct kpr_cpu *pc = ks_percpu_ptr(sp->cpus, cpu);
+	struct kpr_cpu *pc = sp->cpu[cpu];
 	struct kpr_range *fresh = kpr_range_new(&pns->dir);
 	int nr, ret = -EAGAIN;
 
@@ -194,7 +194,7 @@ static int slow_alloc(struct kpr_space *sp, struct kpr_ns *pns, int cpu, int pid
 
 static int tid_alloc(struct kpr_space *sp, struct kpr_ns *pns, int cpu, int nr, int pid_max)
 {
-	struct kpr_cpu *pc = ks_percpu_ptr(sp->cpus, cpu);
+	struct kpr_cpu *pc = sp->cpu[cpu];
 	int off = nr & (KPR_SIZE - 1);
 	struct kpr_range *fresh = NULL;
 	int ret;
@@ -274,7 +274,7 @@ static void release(struct ks_pid *pid)
 static int pl_publish(struct ks_pid *pid)
 {
 	struct kpr_space *sp = pid->space->priv;
-	struct kpr_cpu *pc = ks_percpu_this(sp->cpus);
+	struct kpr_cpu *pc = sp->cpu[kpr_this_cpu(sp)];
 	int ret = 0;
 
 	__atomic_fetch_add(&pc->publishing, 1, __ATOMIC_SEQ_CST);
@@ -299,7 +299,7 @@ static int pl_publish(struct ks_pid *pid)
 static int pl_alloc(struct ks_pid *pid, const struct ks_pid_req *req)
 {
 	struct kpr_space *sp = pid->space->priv;
-	int cpu = ks_percpu_this_cpu(sp->cpus);
+	int cpu = kpr_this_cpu(sp);
 	int level = pid->level;
 	int i, ret;
 
@@ -329,8 +329,8 @@ static int pl_alloc(struct ks_pid *pid, const struct ks_pid_req *req)
 static void pl_set_last_pid(struct ks_pid_ns *ns, int last)
 {
 	struct kpr_space *sp = ns->space->priv;
-	int cpu = ks_percpu_this_cpu(sp->cpus);
-	struct kpr_cpu *pc = ks_percpu_ptr(sp->cpus, cpu);
+	int cpu = kpr_this_cpu(sp);
+	struct kpr_cpu *pc = sp->cpu[cpu];
 	struct kpr_ns *pns = ns->priv;
 	struct kpr_range *r;
 
@@ -351,7 +351,7 @@ static void pl_disable(struct ks_pid_ns *ns)
 	__atomic_fetch_and(&ns->pid_allocated, ~KS_PIDNS_ADDING, __ATOMIC_SEQ_CST);
 	/* wait out publications that may have seen the bit set */
 	for (int cpu = 0; cpu < sp->nr_cpus; cpu++) {
-		struct kpr_cpu *pc = ks_percpu_ptr(sp->cpus, cpu);
+		struct kpr_cpu *pc = sp->cpu[cpu];
 
 		while (__atomic_load_n(&pc->publishing, __ATOMIC_SEQ_CST))
 			sched_yield();

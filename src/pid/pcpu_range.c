@@ -123,7 +123,7 @@ static int steal(struct kpr_ns *pns, int pid_max)
 /* The current range ran out: carve a new one (the CPU's lock is not held). */
 static int slow_alloc(struct kpr_space *sp, struct kpr_ns *pns, int cpu, int pid_max)
 {
-	struct kpr_cpu *pc = ks_percpu_ptr(sp->cpus, cpu);
+	struct kpr_cpu *pc = sp->cpu[cpu];
 	struct kpr_range *fresh = kpr_range_new(&pns->dir);
 	int nr, ret = -EAGAIN;
 
@@ -154,7 +154,7 @@ static int slow_alloc(struct kpr_space *sp, struct kpr_ns *pns, int cpu, int pid
 /* set_tid: take exactly @nr. */
 static int tid_alloc(struct kpr_space *sp, struct kpr_ns *pns, int cpu, int nr, int pid_max)
 {
-	struct kpr_cpu *pc = ks_percpu_ptr(sp->cpus, cpu);
+	struct kpr_cpu *pc = sp->cpu[cpu];
 	int off = nr & (KPR_SIZE - 1);
 	struct kpr_range *fresh = NULL;
 	int ret;
@@ -262,7 +262,7 @@ static int publish_locked(struct ks_pid *pid)
 static int pr_publish(struct ks_pid *pid)
 {
 	struct kpr_space *sp = pid->space->priv;
-	struct kpr_cpu *pc = ks_percpu_this(sp->cpus);
+	struct kpr_cpu *pc = sp->cpu[kpr_this_cpu(sp)];
 	int ret;
 
 	ks_spin_lock(&pc->lock);
@@ -276,8 +276,8 @@ static int pr_publish(struct ks_pid *pid)
 static int pr_alloc(struct ks_pid *pid, const struct ks_pid_req *req)
 {
 	struct kpr_space *sp = pid->space->priv;
-	int cpu = ks_percpu_this_cpu(sp->cpus);
-	struct kpr_cpu *pc = ks_percpu_ptr(sp->cpus, cpu);
+	int cpu = kpr_this_cpu(sp);
+	struct kpr_cpu *pc = sp->cpu[cpu];
 	int level = pid->level;
 	uint64_t slow = 0;
 	int i, ret;
@@ -338,8 +338,8 @@ static void pr_free(struct ks_pid *pid)
 static void pr_set_last_pid(struct ks_pid_ns *ns, int last)
 {
 	struct kpr_space *sp = ns->space->priv;
-	int cpu = ks_percpu_this_cpu(sp->cpus);
-	struct kpr_cpu *pc = ks_percpu_ptr(sp->cpus, cpu);
+	int cpu = kpr_this_cpu(sp);
+	struct kpr_cpu *pc = sp->cpu[cpu];
 	struct kpr_ns *pns = ns->priv;
 	struct kpr_range *r;
 
@@ -363,7 +363,7 @@ static void pr_disable(struct ks_pid_ns *ns)
 	__atomic_fetch_and(&ns->pid_allocated, ~KS_PIDNS_ADDING, __ATOMIC_SEQ_CST);
 	/* wait out publications that checked the bit under a CPU's lock */
 	for (int cpu = 0; cpu < sp->nr_cpus; cpu++) {
-		struct kpr_cpu *pc = ks_percpu_ptr(sp->cpus, cpu);
+		struct kpr_cpu *pc = sp->cpu[cpu];
 
 		ks_spin_lock(&pc->lock);
 		ks_spin_unlock(&pc->lock);

@@ -359,11 +359,12 @@ void kpr_space_fini(struct ks_pid_space *s)
 
 	if (!sp)
 		return;
-	if (sp->cpus) {
+	if (sp->cpu) {
 		for (int cpu = 0; cpu < sp->nr_cpus; cpu++)
-			ks_spin_destroy(&((struct kpr_cpu *)ks_percpu_ptr(sp->cpus, cpu))->lock);
-		ks_percpu_free(sp->cpus);
+			ks_spin_destroy(&sp->cpu[cpu]->lock);
+		ks_mem_free(sp->ns_type, sp->cpu, sp->nr_cpus * sizeof(*sp->cpu));
 	}
+	ks_percpu_free(sp->cpus);
 	ks_mem_free(sp->ns_type, sp, sizeof(*sp));
 	s->priv = NULL;
 }
@@ -402,8 +403,15 @@ int kpr_space_init(struct ks_pid_space *s)
 		return ret;
 	}
 	sp->nr_cpus = ks_percpu_nr(sp->cpus);
-	for (int cpu = 0; cpu < sp->nr_cpus; cpu++)
-		ks_spin_init(&((struct kpr_cpu *)ks_percpu_ptr(sp->cpus, cpu))->lock, cpu_cls);
+	sp->cpu = ks_mem_zalloc(sp->ns_type, sp->nr_cpus * sizeof(*sp->cpu));
+	if (!sp->cpu) {
+		kpr_space_fini(s);
+		return -ENOMEM;
+	}
+	for (int cpu = 0; cpu < sp->nr_cpus; cpu++) {
+		sp->cpu[cpu] = ks_percpu_ptr(sp->cpus, cpu);
+		ks_spin_init(&sp->cpu[cpu]->lock, cpu_cls);
+	}
 	return 0;
 }
 

@@ -119,10 +119,17 @@ struct kpr_ns {
 /* s->priv of both range strategies. */
 struct kpr_space {
 	struct ks_percpu *cpus; /* struct kpr_cpu */
+	struct kpr_cpu **cpu;   /* [nr_cpus]: the copies, looked up once */
 	int nr_cpus;
 	struct ks_lock_class *dir_cls;
 	struct ks_mem_type *ns_type, *cur_type, *range_type, *chunk_type;
 };
+
+/* The calling thread's CPU index, as ks_percpu_this() computes it. */
+static inline int kpr_this_cpu(const struct kpr_space *sp)
+{
+	return ks_cpu_current() % sp->nr_cpus;
+}
 
 /* The ops both strategies share. */
 int kpr_space_init(struct ks_pid_space *s);
