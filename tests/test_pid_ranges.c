@@ -329,6 +329,27 @@ static void test_depth_lock_trips(void **state)
 	rt_fini(&t);
 }
 
+/* Carving: pcpu-range takes pid_range_lock once per range, pcpu-lockfree never. */
+static void test_carve_locks(void **state)
+{
+	struct ks_pid *p = NULL;
+	uint64_t before;
+	struct rt t;
+
+	rt_init(&t, state, TOPO_1, 0);
+	assert_int_equal(alloc_on(&t, t.root, 0, NULL), 1);
+	before = lock_acq(&t, "pid_range_lock");
+	/* 1..255 are in the first range: 2560 more need exactly 10 carves */
+	for (int i = 0; i < 2560; i++) {
+		assert_int_equal(alloc_on(&t, t.root, 0, &p), 2 + i);
+		assert_int_equal(ks_pid_free(p), 0);
+	}
+	assert_int_equal(lock_acq(&t, "pid_range_lock") - before, lockfree(&t) ? 0 : 10);
+	/* every exhausted range was retired without the lock */
+	assert_int_equal(live_ranges(&t), 2);
+	rt_fini(&t);
+}
+
 /* A failed first fork of a new namespace: its next pid is 1 again. */
 static void test_first_fork_fails(void **state)
 {
@@ -367,6 +388,7 @@ int main(void)
 		BOTH(test_last_pid),
 		BOTH(test_depth_lock_trips),
 		BOTH(test_first_fork_fails),
+		BOTH(test_carve_locks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,9 +14,12 @@
  * a free on another CPU costs a cache-line transfer, not a lock round trip.
  * Whoever moves a DETACHED range's count to zero retires it (cmpxchg to
  * DEAD), so exactly one thread does. The per-CPU "pcpu_range_lock" is taken
- * only to carve a range (about once per 256 allocations) and on the slow
- * paths (set_tid's slot, ns_last_pid, disable); the directory's
- * "pid_range_lock" as in pcpu-range.
+ * only to replace the CPU's range (about once per 256 allocations per
+ * level, uncontended) and for ns_last_pid; carving claims a directory slot
+ * with a cmpxchg and moves the namespace's carve cursor with another, so no
+ * global lock is taken at any depth (the cursor's cache line still moves
+ * once per carve: the shared traffic left); set_tid's slot and ns_last_pid
+ * take the directory's "pid_range_lock".
  *
  * The current range pointer is read under RCU (ranges are freed after a
  * grace period). Publication checks PIDNS_ADDING between an increment and a
@@ -175,7 +178,7 @@ static int slow_alloc(struct kpr_space *sp, struct kpr_ns *pns, int cpu, int pid
 			__atomic_store_n(&pns->cur[cpu].r, NULL, __ATOMIC_RELEASE);
 			range_detach(old);
 		}
-		ret = kpr_carve(&pns->dir, fresh, pid_max);
+		ret = kpr_carve_lockless(&pns->dir, fresh, pid_max);
 		if (!ret) {
 			nr = range_take(fresh, pid_max);
 			__atomic_store_n(&pns->cur[cpu].r, fresh, __ATOMIC_RELEASE);

@@ -12,8 +12,9 @@
  * level and for the publication when every level has a number left in its
  * current range (the common case); a free takes the lock of the CPU that
  * owns each level's range (a remote free takes a remote lock), once per
- * run of levels with the same owner. Carving and retiring take the
- * namespace's "pid_range_lock", about once per 256 allocations each.
+ * run of levels with the same owner. Carving takes the namespace's
+ * "pid_range_lock" once per 256 allocations per level; retiring is a
+ * cmpxchg-free store to the range's own slot (pid_range.h).
  *
  * Ordering guarantee (instead of the kernel's global cyclic order): within
  * a namespace, a CPU hands out strictly increasing numbers from its current

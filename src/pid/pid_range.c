@@ -144,7 +144,7 @@ static void range_free_rcu(struct ks_rcu_head *h)
 static bool slot_window(const struct kpr_dir *d, int slot, int pid_max, int *lo, int *hi)
 {
 	int base = slot << KPR_SHIFT;
-	int min = d->wrapped ? KPR_RESERVED_PIDS : 1;
+	int min = __atomic_load_n(&d->wrapped, __ATOMIC_RELAXED) ? KPR_RESERVED_PIDS : 1;
 	int l = min > base ? min - base : 0;
 	int h = pid_max - base;
 
@@ -157,80 +157,116 @@ static bool slot_window(const struct kpr_dir *d, int slot, int pid_max, int *lo,
 	return true;
 }
 
-/* Under d->lock: the chunk of @slot, allocated if missing. */
+/* The chunk of @slot, allocated and installed (cmpxchg) if missing. */
 static struct kpr_range **chunk_get(struct kpr_dir *d, int slot)
 {
 	struct kpr_range ***pc = &d->chunks[slot >> KPR_CHUNK_SHIFT];
-	struct kpr_range **chunk = *pc;
+	struct kpr_range **chunk = __atomic_load_n(pc, __ATOMIC_ACQUIRE), **none = NULL;
 
-	if (!chunk) {
-		/*
-		 * GFP_ATOMIC-like: at most KPR_NR_CHUNKS times per namespace,
-		 * so allocating under the directory lock is off the hot path.
-		 */
-		chunk = ks_mem_zalloc(d->chunk_type, KPR_CHUNK * sizeof(void *));
-		if (!chunk)
-			return NULL;
-		__atomic_store_n(pc, chunk, __ATOMIC_RELEASE);
+	if (chunk)
+		return chunk;
+	/*
+	 * At most KPR_NR_CHUNKS times per namespace, so allocating here (under
+	 * the directory lock for pcpu-range, GFP_ATOMIC-like) is off the hot
+	 * path; a racing installer wins and we free ours.
+	 */
+	chunk = ks_mem_zalloc(d->chunk_type, KPR_CHUNK * sizeof(void *));
+	if (!chunk)
+		return NULL;
+	if (!__atomic_compare_exchange_n(pc, &none, chunk, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		ks_mem_free(d->chunk_type, chunk, KPR_CHUNK * sizeof(void *));
+		chunk = none;
 	}
 	return chunk;
 }
 
-static void install(struct kpr_dir *d, struct kpr_range **chunk, struct kpr_range *r,
-		    int slot, int lo, int hi)
+/*
+ * Fill @r for @slot, handing out from @next, then claim the empty slot with
+ * a cmpxchg: the range is complete before anyone can see it. False when the
+ * slot is taken.
+ */
+static bool install(struct kpr_range **chunk, struct kpr_range *r, int slot, int lo,
+		    int hi, int next, bool detached)
 {
+	struct kpr_range *none = NULL;
+
 	r->base = slot << KPR_SHIFT;
 	r->slot = slot;
 	r->lo = lo;
 	r->hi = hi;
-	r->next = lo;
-	r->state = (uint32_t)lo << KPR_ST_NEXT_SHIFT;
-	__atomic_store_n(&chunk[slot & (KPR_CHUNK - 1)], r, __ATOMIC_RELEASE);
+	r->next = next;
+	r->detached = detached;
+	r->state = ((uint32_t)next << KPR_ST_NEXT_SHIFT) | (detached ? KPR_ST_DETACHED : 0);
+	return __atomic_compare_exchange_n(&chunk[slot & (KPR_CHUNK - 1)], &none, r, false,
+					   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 }
 
-int kpr_carve(struct kpr_dir *d, struct kpr_range *r, int pid_max)
+static bool slot_busy(const struct kpr_dir *d, int slot)
+{
+	return slot_load(d, slot) != NULL;
+}
+
+/*
+ * One pass over the slots from the cursor, cyclically. @locked: under
+ * d->lock, where an ns_last_pid hint may apply; otherwise lock-free.
+ */
+static int carve(struct kpr_dir *d, struct kpr_range *r, int pid_max, bool locked)
 {
 	int nslots = (pid_max + KPR_SIZE - 1) >> KPR_SHIFT;
-	int slot, lo, hi, ret = -EAGAIN;
+	int cursor = __atomic_load_n(&d->cursor, __ATOMIC_RELAXED);
+	int slot = cursor, lo, hi;
 
-	ks_spin_lock(&d->lock);
-	slot = d->cursor;
 	/* every slot once, plus the one visited again after the wrap */
 	for (int tries = 0; tries <= nslots + 1; tries++, slot++) {
 		struct kpr_range **chunk;
+		int next, hint;
 
 		if (slot >= nslots) {
 			slot = 0;
 			__atomic_store_n(&d->wrapped, true, __ATOMIC_RELAXED);
-			d->hint = -1;
+			if (locked)
+				__atomic_store_n(&d->hint, -1, __ATOMIC_RELAXED);
 		}
-		if (!slot_window(d, slot, pid_max, &lo, &hi))
-			continue;
-		chunk = d->chunks[slot >> KPR_CHUNK_SHIFT];
-		if (chunk && chunk[slot & (KPR_CHUNK - 1)])
+		if (!slot_window(d, slot, pid_max, &lo, &hi) || slot_busy(d, slot))
 			continue;
 		chunk = chunk_get(d, slot);
-		if (!chunk) {
-			ret = -ENOMEM;
-			break;
-		}
-		install(d, chunk, r, slot, lo, hi);
-		if (d->hint >= 0 && d->hint >> KPR_SHIFT == slot) {
-			int off = d->hint & (KPR_SIZE - 1);
-
-			if (off > r->next && off < hi) {
-				r->next = off;
-				r->state = (uint32_t)off << KPR_ST_NEXT_SHIFT;
-			}
-		}
-		d->hint = -1;
-		d->cursor = slot + 1;
-		d->st.carves++;
-		ret = 0;
-		break;
+		if (!chunk)
+			return -ENOMEM;
+		next = lo;
+		hint = locked ? __atomic_load_n(&d->hint, __ATOMIC_RELAXED) : -1;
+		if (hint >= 0 && hint >> KPR_SHIFT == slot &&
+		    (hint & (KPR_SIZE - 1)) > lo && (hint & (KPR_SIZE - 1)) < hi)
+			next = hint & (KPR_SIZE - 1);
+		if (!install(chunk, r, slot, lo, hi, next, false))
+			continue;
+		if (locked)
+			__atomic_store_n(&d->hint, -1, __ATOMIC_RELAXED);
+		/* forward only; a racing carver may have moved it already */
+		__atomic_compare_exchange_n(&d->cursor, &cursor, slot + 1, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&d->st.carves, 1, __ATOMIC_RELAXED);
+		return 0;
 	}
+	return -EAGAIN;
+}
+
+int kpr_carve(struct kpr_dir *d, struct kpr_range *r, int pid_max)
+{
+	int ret;
+
+	ks_spin_lock(&d->lock);
+	ret = carve(d, r, pid_max, true);
 	ks_spin_unlock(&d->lock);
 	return ret;
+}
+
+int kpr_carve_lockless(struct kpr_dir *d, struct kpr_range *r, int pid_max)
+{
+	/* an ns_last_pid write is pending: let the lock apply it */
+	if (__atomic_load_n(&d->hint, __ATOMIC_RELAXED) >= 0)
+		return kpr_carve(d, r, pid_max);
+	return carve(d, r, pid_max, false);
 }
 
 int kpr_carve_at(struct kpr_dir *d, struct kpr_range *r, int nr, int pid_max)
@@ -243,37 +279,34 @@ int kpr_carve_at(struct kpr_dir *d, struct kpr_range *r, int nr, int pid_max)
 
 	ks_spin_lock(&d->lock);
 	chunk = chunk_get(d, slot);
-	if (!chunk) {
+	if (!chunk)
 		ret = -ENOMEM;
-	} else if (chunk[slot & (KPR_CHUNK - 1)]) {
+	/* detached and exhausted: it only holds what set_tid puts in it */
+	else if (!install(chunk, r, slot, base ? 0 : 1, hi, hi, true))
 		ret = -EEXIST;
-	} else {
-		/* detached and exhausted: it only holds what set_tid puts in it */
-		install(d, chunk, r, slot, base ? 0 : 1, hi);
-		r->next = r->hi;
-		r->detached = true;
-		r->state = ((uint32_t)r->hi << KPR_ST_NEXT_SHIFT) | KPR_ST_DETACHED;
-		d->st.carves++;
-	}
+	else
+		__atomic_fetch_add(&d->st.carves, 1, __ATOMIC_RELAXED);
 	ks_spin_unlock(&d->lock);
 	return ret;
 }
 
 void kpr_retire(struct kpr_dir *d, struct kpr_range *r)
 {
-	ks_spin_lock(&d->lock);
+	/*
+	 * Only the retirer may empty a slot that holds a range, and carvers
+	 * only fill empty ones (cmpxchg): no lock needed.
+	 */
 	__atomic_store_n(&d->chunks[r->slot >> KPR_CHUNK_SHIFT][r->slot & (KPR_CHUNK - 1)],
 			 NULL, __ATOMIC_RELEASE);
-	d->st.retires++;
-	ks_spin_unlock(&d->lock);
+	__atomic_fetch_add(&d->st.retires, 1, __ATOMIC_RELAXED);
 	ks_call_rcu(&r->rcu, range_free_rcu);
 }
 
 void kpr_set_last(struct kpr_dir *d, int last)
 {
 	ks_spin_lock(&d->lock);
-	d->cursor = (last + 1) >> KPR_SHIFT;
-	d->hint = last + 1;
+	__atomic_store_n(&d->cursor, (last + 1) >> KPR_SHIFT, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->hint, last + 1, __ATOMIC_RELAXED);
 	/* 6.18: pid_min is RESERVED_PIDS once the cursor is past it */
 	__atomic_store_n(&d->wrapped, last + 1 > KPR_RESERVED_PIDS, __ATOMIC_RELAXED);
 	ks_spin_unlock(&d->lock);
@@ -281,19 +314,18 @@ void kpr_set_last(struct kpr_dir *d, int last)
 
 int kpr_get_last(struct kpr_dir *d)
 {
-	int v;
+	int hint = __atomic_load_n(&d->hint, __ATOMIC_RELAXED);
 
-	ks_spin_lock(&d->lock);
-	v = d->hint >= 0 ? d->hint - 1 : (d->cursor << KPR_SHIFT) - 1;
-	ks_spin_unlock(&d->lock);
-	return v;
+	if (hint >= 0)
+		return hint - 1;
+	return (__atomic_load_n(&d->cursor, __ATOMIC_RELAXED) << KPR_SHIFT) - 1;
 }
 
 void kpr_read_stats(struct kpr_dir *d, struct kpr_stats *out)
 {
-	ks_spin_lock(&d->lock);
-	*out = d->st;
-	ks_spin_unlock(&d->lock);
+	out->carves = __atomic_load_n(&d->st.carves, __ATOMIC_RELAXED);
+	out->retires = __atomic_load_n(&d->st.retires, __ATOMIC_RELAXED);
+	out->steals = __atomic_load_n(&d->st.steals, __ATOMIC_RELAXED);
 }
 
 struct ks_pid *kpr_ns_lookup(struct ks_pid_ns *ns, int nr)
@@ -436,7 +468,5 @@ int kpr_check_tids(struct ks_pid *pid, const struct ks_pid_req *req)
 
 void kpr_note_steal(struct kpr_dir *d)
 {
-	ks_spin_lock(&d->lock);
-	d->st.steals++;
-	ks_spin_unlock(&d->lock);
+	__atomic_fetch_add(&d->st.steals, 1, __ATOMIC_RELAXED);
 }

@@ -27,12 +27,14 @@
  * Lookups are lockless: slot -> range -> pids[off] under RCU; pids[off] is
  * NULL until the pid is published, so a half-built pid is invisible.
  *
- * Locking: the directory lock ("pid_range_lock", scope global: it is shared
- * by every CPU, like the xa_lock Guzik's sketch goes to "to get space")
- * serialises carving, retiring and chunk installation; it is taken once per
- * carve and once per retirement, i.e. about twice per KPR_SIZE allocations.
- * The order is: a CPU's range lock, then the directory lock. Never two CPU
- * locks at once.
+ * Locking: a slot is filled only by a cmpxchg from empty (carving) and
+ * emptied only by the range's retirer, so retiring takes no lock. pcpu-range
+ * carves under the directory lock ("pid_range_lock", scope global: shared
+ * by every CPU, like the xa_lock Guzik's sketch goes to "to get space"):
+ * one acquisition per KPR_SIZE allocations per namespace level.
+ * pcpu-lockfree carves without it (kpr_carve_lockless()). set_tid's slot
+ * and ns_last_pid writes take it in both. The order is: a CPU's range lock,
+ * then the directory lock; never two CPU locks at once.
  */
 #ifndef KSCALE_SRC_PID_PID_RANGE_H
 #define KSCALE_SRC_PID_PID_RANGE_H
@@ -89,11 +91,11 @@ struct kpr_stats {
 
 struct kpr_dir {
 	struct kpr_range **chunks[KPR_NR_CHUNKS];
-	struct ks_spinlock lock;	/* pid_range_lock */
-	/* under lock: */
+	struct ks_spinlock lock;	/* pid_range_lock: carving (pcpu-range), set_tid, ns_last_pid */
+	/* atomics: */
 	int cursor;		/* next slot to try when carving */
 	bool wrapped;		/* numbers below KPR_RESERVED_PIDS are skipped */
-	int hint;		/* ns_last_pid write + 1, or -1 */
+	int hint;		/* ns_last_pid write + 1, or -1 (written under lock) */
 	struct kpr_stats st;
 	struct ks_mem_type *range_type;
 	struct ks_mem_type *chunk_type;
@@ -168,6 +170,8 @@ void kpr_range_free_now(struct kpr_dir *d, struct kpr_range *r);
  * -ENOMEM when a directory chunk could not be allocated.
  */
 int kpr_carve(struct kpr_dir *d, struct kpr_range *r, int pid_max);
+/* kpr_carve() without the directory lock (cmpxchg on the slot). */
+int kpr_carve_lockless(struct kpr_dir *d, struct kpr_range *r, int pid_max);
 /*
  * kpr_carve_at() - install @r at the slot of @nr if that slot is empty, as a
  * detached range (set_tid's slow path). Return 0, -EEXIST when the slot
