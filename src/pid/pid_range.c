@@ -123,14 +123,16 @@ struct kpr_range *kpr_range_new(struct kpr_dir *d)
 {
 	struct kpr_range *r = ks_mem_zalloc(d->range_type, sizeof(*r));
 
-	if (r)
+	if (r) {
 		r->dir = d;
+		r->type = d->range_type;
+	}
 	return r;
 }
 
 void kpr_range_free_now(struct kpr_dir *d, struct kpr_range *r)
 {
-	ks_mem_free(d->range_type, r, sizeof(*r));
+	ks_mem_free(r->type, r, sizeof(*r));
 }
 
 static void range_free_rcu(struct ks_rcu_head *h)

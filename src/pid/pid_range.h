@@ -66,6 +66,7 @@ struct kpr_dir;
 
 struct kpr_range {
 	struct kpr_dir *dir;
+	struct ks_mem_type *type;	/* to free it, even after its namespace */
 	/* pcpu-range: the lock of the CPU that carved the range. */
 	struct ks_spinlock *lock;
 	int base;		/* first number of the block */
