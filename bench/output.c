@@ -12,12 +12,57 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "kb.h"
+
+/*
+ * The temporary files not yet committed, so that Ctrl-C during a long run
+ * removes them (unlink() is async-signal-safe) instead of leaving
+ * ".r.json.XXXXXX" behind. Touched only by the main thread and its handler.
+ */
+static char *volatile pending[16];
+
+static void pending_signal(int sig)
+{
+	for (size_t i = 0; i < KS_ARRAY_SIZE(pending); i++)
+		if (pending[i])
+			unlink(pending[i]);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void pending_add(char *tmp)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	static bool installed;
+
+	if (!installed) {
+		struct sigaction sa = { .sa_handler = pending_signal };
+
+		sigemptyset(&sa.sa_mask);
+		for (size_t i = 0; i < KS_ARRAY_SIZE(sigs); i++)
+			sigaction(sigs[i], &sa, NULL);
+		installed = true;
+	}
+	for (size_t i = 0; i < KS_ARRAY_SIZE(pending); i++) {
+		if (!pending[i]) {
+			pending[i] = tmp;
+			return;
+		}
+	}
+}
+
+static void pending_del(const char *tmp)
+{
+	for (size_t i = 0; tmp && i < KS_ARRAY_SIZE(pending); i++)
+		if (pending[i] == tmp)
+			pending[i] = NULL;
+}
 
 int kb_out_open(struct kb_out *o, const char *path, struct kb_err *e)
 {
@@ -56,6 +101,7 @@ int kb_out_open(struct kb_out *o, const char *path, struct kb_err *e)
 			free(o->tmp);
 			o->tmp = NULL;
 		} else {
+			pending_add(o->tmp);
 			/* mkstemp makes 0600; give the file what fopen would. */
 			mask = umask(0);
 			umask(mask);
@@ -93,6 +139,7 @@ int kb_out_commit(struct kb_out *o, struct kb_err *e)
 		kb_out_abort(o);
 		return ret;
 	}
+	pending_del(o->tmp);
 	free(o->tmp);
 	free(o->path);
 	memset(o, 0, sizeof(*o));
@@ -107,6 +154,7 @@ void kb_out_abort(struct kb_out *o)
 		fclose(o->f);
 	if (o->tmp)
 		unlink(o->tmp);
+	pending_del(o->tmp);
 	free(o->tmp);
 	free(o->path);
 	memset(o, 0, sizeof(*o));

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "kb.h"
 
 /* ---- workloads only this test registers ------------------------------------ */
@@ -142,6 +143,27 @@ static const struct kb_workload test_first_workload = {
 	.op = tw_op,
 };
 KB_WORKLOAD_REGISTER(test_first_workload)
+
+static int test_cmd_main(int argc, char **argv)
+{
+	return argc == 2 && !strcmp(argv[1], "ok") ? 0 : 2;
+}
+
+static const struct kb_command test_cmd_b = {
+	.name = "zz-test-b",
+	.usage = "zz-test-b ok",
+	.summary = "test only",
+	.main = test_cmd_main,
+};
+KB_COMMAND_REGISTER(test_cmd_b)
+
+static const struct kb_command test_cmd_a = {
+	.name = "zz-test-a",
+	.usage = "zz-test-a ok",
+	.summary = "test only",
+	.main = test_cmd_main,
+};
+KB_COMMAND_REGISTER(test_cmd_a)
 
 /* ---- thread lists ------------------------------------------------------------ */
 
@@ -488,6 +510,24 @@ static void test_registry_sorted(void **st)
 	assert_int_equal(kb_workload_nr_strategies(w[0]), 2);
 }
 
+static void test_commands(void **st)
+{
+	const struct kb_command *const *c;
+	const struct kb_command *x;
+	char *argv[] = { "zz-test-a", "ok", NULL };
+	size_t n;
+
+	c = kb_commands(&n);
+	assert_int_equal(n, 2);
+	assert_string_equal(c[0]->name, "zz-test-a"); /* sorted by name */
+	assert_string_equal(c[1]->name, "zz-test-b");
+	x = kb_command_find("zz-test-b");
+	assert_ptr_equal(x, &test_cmd_b);
+	assert_int_equal(x->main(2, argv), 0);
+	assert_null(kb_command_find("run")); /* built-ins are not extra commands */
+	assert_null(kb_command_find(NULL));
+}
+
 /* ---- plan and runner ---------------------------------------------------------------- */
 
 /* Plan @w on a synthetic 4-CPU topology and run it; @out gets the results. */
@@ -825,19 +865,33 @@ static void test_cli(void **st)
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_threads_good),	 cmocka_unit_test(test_threads_bad),
-		cmocka_unit_test(test_threads_default),	 cmocka_unit_test(test_u64_suffixes),
-		cmocka_unit_test(test_double_parse),	 cmocka_unit_test(test_params_sweep),
-		cmocka_unit_test(test_params_bad),	 cmocka_unit_test(test_params_cell),
-		cmocka_unit_test(test_metrics_series),	 cmocka_unit_test(test_median),
-		cmocka_unit_test(test_fairness),	 cmocka_unit_test(test_efficiency),
-		cmocka_unit_test(test_relate),		 cmocka_unit_test(test_registry_sorted),
-		cmocka_unit_test(test_plan_order),	 cmocka_unit_test(test_run_counter),
-		cmocka_unit_test(test_run_loop_samples), cmocka_unit_test(test_run_one_shot),
-		cmocka_unit_test(test_run_failures),	 cmocka_unit_test(test_reporters),
-		cmocka_unit_test(test_out_files),	 cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_threads_good),
+		cmocka_unit_test(test_threads_bad),
+		cmocka_unit_test(test_threads_default),
+		cmocka_unit_test(test_u64_suffixes),
+		cmocka_unit_test(test_double_parse),
+		cmocka_unit_test(test_params_sweep),
+		cmocka_unit_test(test_params_bad),
+		cmocka_unit_test(test_params_cell),
+		cmocka_unit_test(test_metrics_series),
+		cmocka_unit_test(test_median),
+		cmocka_unit_test(test_fairness),
+		cmocka_unit_test(test_efficiency),
+		cmocka_unit_test(test_relate),
+		cmocka_unit_test(test_registry_sorted),
+		cmocka_unit_test(test_commands),
+		cmocka_unit_test(test_plan_order),
+		cmocka_unit_test(test_run_counter),
+		cmocka_unit_test(test_run_loop_samples),
+		cmocka_unit_test(test_run_one_shot),
+		cmocka_unit_test(test_run_failures),
+		cmocka_unit_test(test_reporters),
+		cmocka_unit_test(test_out_files),
+		cmocka_unit_test(test_cli),
 	};
+	/* clang-format on */
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
