@@ -38,11 +38,11 @@ static void pending_signal(int sig)
 
 static void pending_add(char *tmp)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
 	static bool installed;
 
 	if (!installed) {
-		struct sigaction sa = { .sa_handler = pending_signal };
+		struct sigaction sa = {.sa_handler = pending_signal};
 
 		sigemptyset(&sa.sa_mask);
 		for (size_t i = 0; i < KS_ARRAY_SIZE(sigs); i++)
@@ -235,13 +235,13 @@ void kb_outputs_abort(struct kb_outputs *o)
 
 /* ---- progress and formatting -------------------------------------------------- */
 
-void kb_progress_stderr(void *arg, size_t idx, size_t n, const struct kb_plan_cell *c, int repeat,
-			int nr_repeats)
+void kb_progress_stderr(void *arg, size_t step, size_t steps, const struct kb_plan_cell *c,
+			int repeat, int nr_repeats)
 {
 	char params[512] = "";
 
 	kb_params_format(&c->pv, params, sizeof(params));
-	fprintf(stderr, "\r\033[K[%zu/%zu] %s %s threads=%d%s%s", idx + 1, n, c->w->name,
+	fprintf(stderr, "\r\033[K[%zu/%zu] %s %s threads=%d%s%s", step + 1, steps, c->w->name,
 		c->strategy, c->threads, *params ? " " : "", params);
 	if (nr_repeats > 1)
 		fprintf(stderr, " repeat %d/%d", repeat + 1, nr_repeats);
