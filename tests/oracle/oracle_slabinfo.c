@@ -54,7 +54,7 @@ static char *slurp(size_t *len, size_t *reads, size_t *max_read, int *err)
 
 static void test_real_slabinfo(void **state)
 {
-	size_t len, reads, max_read, hlen = strlen(ks_slabinfo_header);
+	size_t len = 0, reads = 0, max_read = 0, hlen = strlen(ks_slabinfo_header);
 	struct ks_slabinfo_row r;
 	int err, rows = 0;
 	char *text, *p, *nl;
