@@ -143,24 +143,33 @@ static void test_lifecycle(void **state)
 	}
 }
 
-/* The delayed free work holds fqdirs for its delay, then frees in one batch. */
-static void test_delay_holds(void **state)
+/* A domain on 2 CPUs with NR_NS namespaces created and put. */
+static struct ks_reclaim *churned(struct ks_test_env *e, const char *strategy,
+				  unsigned int delay_ms)
 {
-	const char *strategy = *state;
-	struct ks_reclaim_opts o;
-	struct ks_reclaim_stats st;
 	struct ks_netns *ns[NR_NS];
+	struct ks_reclaim_opts o;
 	struct ks_reclaim *r;
-	struct ks_test_env e;
 
-	ks_test_env_init(&e, "synthetic:core:2 pu:1");
-	opts_for(&o, &e, "kernel");
-	o.delay_ms = 400;
+	ks_test_env_init(e, "synthetic:core:2 pu:1");
+	opts_for(&o, e, "kernel");
+	o.delay_ms = delay_ms;
 	assert_int_equal(ks_reclaim_create(strategy, &o, &r), 0);
 	for (int i = 0; i < NR_NS; i++)
 		assert_int_equal(ks_netns_create(r, &ns[i]), 0);
 	for (int i = 0; i < NR_NS; i++)
 		assert_int_equal(ks_netns_put(r, &ns[i]), 0);
+	return r;
+}
+
+/* The delayed free work holds fqdirs for its delay, then frees in one batch. */
+static void test_delay_holds(void **state)
+{
+	const char *strategy = *state;
+	struct ks_reclaim_stats st;
+	struct ks_test_env e;
+	struct ks_reclaim *r = churned(&e, strategy, 400);
+
 	sleep_ms(150);
 	assert_int_equal(ks_reclaim_stats(r, &st), 0);
 	if (!strcmp(strategy, "batched-delayed"))
@@ -170,6 +179,25 @@ static void test_delay_holds(void **state)
 	assert_int_equal(st.fqdirs_freed, NR_NS * FQDIRS);
 	if (!strcmp(strategy, "batched-delayed"))
 		assert_int_equal(st.free_batches, 1);
+	assert_int_equal(ks_reclaim_destroy(r), 0);
+	ks_test_env_fini(&e);
+}
+
+/* Flush frees a backlog in batches, whatever the strategy. */
+static void test_flush(void **state)
+{
+	const char *strategy = *state;
+	struct ks_reclaim_stats st;
+	struct ks_test_env e;
+	/* A delay the flush must not wait for. */
+	struct ks_reclaim *r = churned(&e, strategy, 60000);
+
+	assert_int_equal(ks_reclaim_flush(r), 0);
+	assert_int_equal(ks_reclaim_stats(r, &st), 0);
+	assert_int_equal(st.netns_freed, NR_NS);
+	assert_int_equal(st.fqdirs_freed, NR_NS * FQDIRS);
+	assert_int_equal(st.early_frees + st.poison_hits + st.double_frees, 0);
+	assert_int_equal(ks_reclaim_flush(NULL), -EINVAL);
 	assert_int_equal(ks_reclaim_destroy(r), 0);
 	ks_test_env_fini(&e);
 }
@@ -272,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_strategies_listed),
 		EACH(test_lifecycle),
 		EACH(test_delay_holds),
+		EACH(test_flush),
 		EACH(test_bad_input),
 	};
 

@@ -144,12 +144,12 @@ int ks_reclaim_create(const char *strategy, const struct ks_reclaim_opts *opts,
 		      struct ks_reclaim **out);
 
 /**
- * ks_reclaim_destroy() - wait until every put namespace is freed, stop the
- * workers, free the domain.
+ * ks_reclaim_destroy() - flush (ks_reclaim_flush()) until every put
+ * namespace is freed, stop the workers, free the domain.
  * @r: domain (NULL ignored).
  * Context: a registered RCU thread outside read-side sections and callbacks.
  * Return: 0; -EBUSY when namespaces are still live (not put; nothing is
- * freed); -EDEADLK / -EPERM / -EIO as ks_reclaim_drain() (nothing freed).
+ * freed); -EDEADLK / -EPERM / -EIO as ks_reclaim_flush() (nothing freed).
  */
 int ks_reclaim_destroy(struct ks_reclaim *r);
 
@@ -209,6 +209,19 @@ long ks_reclaim_lookup(struct ks_reclaim *r, uint64_t key, uint64_t *found);
  * (see @early_frees, @poison_hits), so the domain cannot drain.
  */
 int ks_reclaim_drain(struct ks_reclaim *r);
+
+/**
+ * ks_reclaim_flush() - end a run: from now on fqdirs still waiting are
+ * freed in batches, one barrier per batch, whatever the strategy (a
+ * "per-object" backlog of thousands of fqdirs would otherwise take a barrier
+ * each), and a "batched-delayed" free work is queued without delay; then
+ * wait as ks_reclaim_drain(). Not part of any measurement: the strategy's
+ * counts after it are no longer its own.
+ * @r: domain.
+ * Context: as ks_reclaim_drain().
+ * Return: as ks_reclaim_drain().
+ */
+int ks_reclaim_flush(struct ks_reclaim *r);
 
 /**
  * ks_reclaim_pending_bytes() - memory of put namespaces not yet freed.

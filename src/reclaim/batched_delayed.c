@@ -15,7 +15,8 @@ static void fqdir_work_fn(struct rwork *w)
 	struct ks_reclaim *r = f->r;
 
 	ks_reclaim_fqdir_destroy_table(r, f);
-	ks_reclaim_fqdir_queue_free(r, f, r->delay_ns);
+	ks_reclaim_fqdir_queue_free(r, f,
+				    __atomic_load_n(&r->flushing, __ATOMIC_ACQUIRE) ? 0 : r->delay_ns);
 }
 
 static void fqdir_exit(struct ks_reclaim *r, struct fqdir *f)

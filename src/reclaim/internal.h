@@ -142,6 +142,7 @@ struct ks_reclaim {
 	struct llnode *fqdir_free_list ks_cacheline_aligned;
 	struct rwork free_work;
 
+	int flushing; /* ks_reclaim_flush(): the measurement is over */
 	int64_t pending_bytes ks_cacheline_aligned;
 	int64_t pending_netns;
 	long live_netns;

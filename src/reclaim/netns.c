@@ -511,6 +511,14 @@ int ks_reclaim_drain(struct ks_reclaim *r)
 	}
 }
 
+int ks_reclaim_flush(struct ks_reclaim *r)
+{
+	if (!r)
+		return -EINVAL;
+	__atomic_store_n(&r->flushing, 1, __ATOMIC_RELEASE);
+	return ks_reclaim_drain(r);
+}
+
 int64_t ks_reclaim_pending_bytes(const struct ks_reclaim *r)
 {
 	if (!r)
@@ -638,7 +646,7 @@ int ks_reclaim_destroy(struct ks_reclaim *r)
 		return 0;
 	if (__atomic_load_n(&r->live_netns, __ATOMIC_ACQUIRE) > 0)
 		return -EBUSY;
-	ret = ks_reclaim_drain(r);
+	ret = ks_reclaim_flush(r);
 	if (ret)
 		return ret;
 	rwq_destroy(r->netns_wq);

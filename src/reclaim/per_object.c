@@ -15,6 +15,11 @@ static void fqdir_work_fn(struct rwork *w)
 	struct ks_reclaim *r = f->r;
 
 	ks_reclaim_fqdir_destroy_table(r, f);
+	/* ks_reclaim_flush(): leave the backlog to one batched barrier. */
+	if (__atomic_load_n(&r->flushing, __ATOMIC_ACQUIRE)) {
+		ks_reclaim_fqdir_queue_free(r, f, 0);
+		return;
+	}
 	ks_reclaim_barrier(r);
 	ks_reclaim_fqdir_free(r, f);
 }

@@ -11,9 +11,11 @@
  * concurrency-managed and start more workers when one sleeps, up to
  * max_active, which we model by a fixed pool large enough that a sleeping
  * fqdir_work_fn does not stop the others. netns_wq is ordered: one worker.
- * Deviation: the kernel never runs one work item on two CPUs at once; our
- * pool could if an item were requeued while running. No strategy here does
- * anything that this changes (fqdir_free_fn takes its own list each run).
+ * A work item never runs on two workers at once: one queued again while it
+ * runs is taken aside and run again when that execution ends, as the kernel
+ * hands it to the worker already executing it (find_worker_executing_work()).
+ * This matters for "batched": its one free work is queued again as soon as
+ * it starts, and must not run twice in parallel.
  */
 #include "internal.h"
 
@@ -38,20 +40,36 @@ struct rwq {
 	long depth, running;
 	uint64_t queued, executed, max_depth;
 	pthread_t *threads;
-	int *cpu;
+	/*
+	 * Per worker, under the lock: the item it executes and one item
+	 * queued again meanwhile, as the kernel's busy_hash. The item may be
+	 * freed by its own function, so nothing is kept in it.
+	 */
+	struct rwork **current;
+	struct rwork **deferred;
 };
 
 struct worker_arg {
 	struct rwq *wq;
 	int cpu;
+	int idx;
 };
+
+/* find_worker_executing_work() */
+static int executing(const struct rwq *wq, const struct rwork *w)
+{
+	for (int i = 0; i < wq->nr_threads; i++)
+		if (wq->current[i] == w)
+			return i;
+	return -1;
+}
 
 static void wake(struct rwq *wq, int n)
 {
 	syscall(SYS_futex, &wq->wake_seq, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
-static void enqueue_locked(struct rwq *wq, struct rwork *w)
+static void enqueue_locked(struct rwq *wq, struct rwork *w, bool count)
 {
 	w->next = NULL;
 	if (wq->tail)
@@ -62,7 +80,7 @@ static void enqueue_locked(struct rwq *wq, struct rwork *w)
 	wq->depth++;
 	if ((uint64_t)wq->depth > wq->max_depth)
 		wq->max_depth = (uint64_t)wq->depth;
-	wq->queued++;
+	wq->queued += count;
 	__atomic_store_n(&wq->wake_seq, wq->wake_seq + 1, __ATOMIC_RELEASE);
 }
 
@@ -75,7 +93,7 @@ static uint64_t run_timers_locked(struct rwq *wq, uint64_t now)
 	while ((w = *pp)) {
 		if (w->due_ns <= now || wq->stop) {
 			*pp = w->next;
-			enqueue_locked(wq, w);
+			enqueue_locked(wq, w, true);
 		} else {
 			if (w->due_ns - now < next)
 				next = w->due_ns - now;
@@ -89,6 +107,7 @@ static void *worker_fn(void *arg)
 {
 	struct worker_arg *wa = arg;
 	struct rwq *wq = wa->wq;
+	int me = wa->idx, j;
 
 	ks_cpu_set_current(wa->cpu);
 	ks_rcu_register_thread();
@@ -104,14 +123,27 @@ static void *worker_fn(void *arg)
 			if (!wq->head)
 				wq->tail = NULL;
 			wq->depth--;
+			j = executing(wq, w);
+			if (j >= 0) {
+				/* Still PENDING; runs after the current execution. */
+				wq->deferred[j] = w;
+				continue;
+			}
+			wq->current[me] = w;
 			wq->running++;
 			/* Cleared before the function runs, as in process_one_work(). */
 			__atomic_store_n(&w->pending, 0, __ATOMIC_RELEASE);
 			ks_spin_unlock(&wq->lock);
 			fn(w);
 			ks_spin_lock(&wq->lock);
+			wq->current[me] = NULL;
 			wq->running--;
 			wq->executed++;
+			if (wq->deferred[me]) {
+				enqueue_locked(wq, wq->deferred[me], false);
+				wq->deferred[me] = NULL;
+				wake(wq, 1);
+			}
 			continue;
 		}
 		if (wq->stop && !wq->delayed)
@@ -151,7 +183,12 @@ int rwq_create(const char *name, int nr_threads, int nr_cpus, struct ks_lock_cla
 	ks_spin_init(&wq->lock, cls);
 	wq->nr_cpus = nr_cpus;
 	wq->threads = calloc((size_t)nr_threads, sizeof(*wq->threads));
-	if (!wq->threads) {
+	wq->current = calloc((size_t)nr_threads, sizeof(*wq->current));
+	wq->deferred = calloc((size_t)nr_threads, sizeof(*wq->deferred));
+	if (!wq->threads || !wq->current || !wq->deferred) {
+		free(wq->threads);
+		free(wq->current);
+		free(wq->deferred);
 		free(wq);
 		return -ENOMEM;
 	}
@@ -162,6 +199,7 @@ int rwq_create(const char *name, int nr_threads, int nr_cpus, struct ks_lock_cla
 			break;
 		wa->wq = wq;
 		wa->cpu = i % nr_cpus;
+		wa->idx = i;
 		if (pthread_create(&wq->threads[i], NULL, worker_fn, wa)) {
 			free(wa);
 			break;
@@ -191,6 +229,8 @@ void rwq_destroy(struct rwq *wq)
 		pthread_join(wq->threads[i], NULL);
 	ks_spin_destroy(&wq->lock);
 	free(wq->threads);
+	free(wq->current);
+	free(wq->deferred);
 	free(wq);
 }
 
@@ -210,7 +250,7 @@ static bool queue(struct rwq *wq, struct rwork *w, rwork_fn fn, uint64_t delay_n
 		/* Idle workers recompute their timeout. */
 		__atomic_store_n(&wq->wake_seq, wq->wake_seq + 1, __ATOMIC_RELEASE);
 	} else {
-		enqueue_locked(wq, w);
+		enqueue_locked(wq, w, true);
 	}
 	ks_spin_unlock(&wq->lock);
 	wake(wq, delay_ns ? INT_MAX : 1);
