@@ -108,8 +108,17 @@ bool ks_lockstat_enabled(void);
 
 /* ---- locks ------------------------------------------------------------
  * The structures are public so that locks can be embedded in objects; their
- * fields are private. Every function returns 0 or -EINVAL for a NULL lock
- * (or, for init, a NULL lock; a NULL class is allowed and means "uncounted").
+ * fields are private. Every function returns 0, or -EINVAL for a NULL lock (a
+ * NULL class at init is allowed and means "uncounted"). Unlocking a spinlock
+ * nobody holds returns -EINVAL and leaves it intact. The mutex and rwsem
+ * functions also pass pthread's errors through as negative errno (-EDEADLK
+ * when the calling thread already holds a mutex, -EPERM when it unlocks one it
+ * does not hold, -EAGAIN when an rwsem has too many readers).
+ *
+ * lock_stat's clock is the TSC on x86 (calibrated once against
+ * CLOCK_MONOTONIC), about 16 ns a read on this project's VMs; a counted
+ * acquisition reads it twice (hold time). Compare strategies within one build;
+ * for absolute ops/s, build with -DKS_LOCKSTAT=OFF.
  */
 
 /** A test-and-test-and-set spinlock that yields after a bounded spin. */

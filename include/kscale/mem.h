@@ -65,7 +65,8 @@ long ks_mem_destroy(struct ks_mem *m);
  * @objsize: the nominal object size (for the table; allocations may differ).
  * Context: any thread; takes the domain's internal mutex (not a hot path).
  * Return: 0; -EINVAL for NULL arguments or a name empty or over 47 chars;
- * -ENOSPC past 256 types; -ENOMEM.
+ * (names are 1..47 printable characters without blanks, so the table splits
+ * on spaces); -ENOSPC past 256 types; -ENOMEM.
  */
 int ks_mem_type_get(struct ks_mem *m, const char *name, size_t objsize,
 		    struct ks_mem_type **out);
@@ -87,7 +88,10 @@ void *ks_mem_alloc_aligned(struct ks_mem_type *type, size_t size, size_t align);
 
 /**
  * ks_mem_free() - free @p, which was allocated from @type with @size bytes.
- * NULL @p is ignored. Return: 0; -EINVAL for NULL @type or @size 0.
+ * NULL @p is ignored. Return: 0; -EINVAL for NULL @type, @size 0, or a @size
+ * that does not match the allocation where the backend can tell (always under
+ * ASan/TSan; with jemalloc or glibc only a size larger than the object): the
+ * object is then left allocated, never freed with the wrong size.
  */
 int ks_mem_free(struct ks_mem_type *type, void *p, size_t size);
 
