@@ -171,7 +171,7 @@ const struct ks_strategy_info *ks_dcache_strategies(size_t *n);
  *
  * Context: a registered RCU thread; may sleep.
  * Return: 0; -EINVAL for NULL @out or @hash_bits outside 4..24; -ENOENT for
- * an unknown @strategy; -ENOMEM; errors of ks_lock_class_get() (-ENOSPC
+ * an unknown @strategy; -EPERM for a thread not registered with RCU; -ENOMEM; errors of ks_lock_class_get() (-ENOSPC
  * when the lock_stat registry is full) and ks_mem_type_get().
  */
 int ks_dcache_create(const char *strategy, const struct ks_dcache_opts *opts,
@@ -185,7 +185,8 @@ int ks_dcache_create(const char *strategy, const struct ks_dcache_opts *opts,
  * @dc: the dcache.
  *
  * Context: a registered RCU thread outside any read-side section; sleeps.
- * Return: 0; -EINVAL for NULL; -EBUSY when a dentry or inode is still
+ * Return: 0; -EINVAL for NULL; -EPERM for a thread not registered with RCU;
+ * -EBUSY when a dentry or inode is still
  * referenced (the unused ones are freed, the dcache stays usable);
  * -EDEADLK inside an RCU read-side section.
  */
@@ -222,7 +223,8 @@ long ks_dcache_lru_count(const struct ks_dcache *dc, int node);
  * @dc: dcache. @node: 0..nr_nodes-1, or -1 for every node. @nr_to_scan: > 0.
  *
  * Context: a registered RCU thread. Return: the number of dentries killed;
- * -EINVAL for NULL @dc, a bad @node or @nr_to_scan 0.
+ * -EINVAL for NULL @dc, a bad @node or @nr_to_scan 0; -EPERM for a thread
+ * not registered with RCU.
  */
 long ks_dcache_prune(struct ks_dcache *dc, int node, unsigned long nr_to_scan);
 
@@ -245,13 +247,15 @@ int ks_dcache_for_each_inode(struct ks_dcache *dc,
 
 /**
  * ks_d_root() - a new reference to the root dentry.
- * Return: 0; -EINVAL for NULL arguments.
+ * Return: 0; -EINVAL for NULL arguments; -EPERM for a thread not registered
+ * with RCU.
  */
 int ks_d_root(struct ks_dcache *dc, struct ks_dentry **out);
 
 /**
  * ks_dget() - take one more reference (dget(): lockref_get()).
- * Return: 0; -EINVAL for NULL or a dentry with no reference or dead.
+ * Return: 0; -EINVAL for NULL or a dentry with no reference or dead; -EPERM
+ * for a thread not registered with RCU.
  */
 int ks_dget(struct ks_dentry *dentry);
 
@@ -261,7 +265,8 @@ int ks_dget(struct ks_dentry *dentry);
  * it is hashed and d_delete does not object; otherwise it is killed (with its
  * inode), which drops the reference it held on its parent, and so on up.
  * Return: 0; -EINVAL for NULL or a dentry with no reference (a double put)
- * or dead.
+ * or dead, or for the root's last reference (the dcache's own); -EPERM for a
+ * thread not registered with RCU.
  */
 int ks_dput(struct ks_dentry *dentry);
 
@@ -274,8 +279,8 @@ int ks_dput(struct ks_dentry *dentry);
  *
  * Return: 0; -ENOENT when no valid child of that name is cached; -EINVAL for
  * NULL arguments, an empty name, ".", "..", a name with '/', or a @parent
- * with no reference or dead; -ENAMETOOLONG past KS_NAME_MAX; another
- * negative errno from d_revalidate.
+ * with no reference or dead; -ENAMETOOLONG past KS_NAME_MAX; -EPERM for a
+ * thread not registered with RCU; another negative errno from d_revalidate.
  */
 int ks_d_lookup(struct ks_dentry *parent, const char *name, struct ks_dentry **out);
 
@@ -311,8 +316,9 @@ int ks_d_lookup_or_create(struct ks_dentry *parent, const char *name,
 /**
  * ks_d_alloc() - a new negative, unhashed child of @parent with one
  * reference (d_alloc(): it joins @parent's children and pins @parent).
- * Return: 0; the name errors of ks_d_lookup(); -EINVAL for a bad @parent;
- * -ENOMEM.
+ * Return: 0; the name errors of ks_d_lookup(); -EINVAL for a bad @parent or
+ * one without an inode; -ENOTDIR when @parent is not a directory; -EPERM
+ * for a thread not registered with RCU; -ENOMEM.
  */
 int ks_d_alloc(struct ks_dentry *parent, const char *name, struct ks_dentry **out);
 
@@ -325,7 +331,8 @@ int ks_d_alloc(struct ks_dentry *parent, const char *name, struct ks_dentry **ou
  *
  * Return: 0; -EINVAL for NULL @dentry or @inode, a dentry with no reference,
  * dead, already positive or already hashed (or invalidated), an inode of
- * another dcache or already attached; -EEXIST when the name is taken.
+ * another dcache or already attached, or the root; -EEXIST when the name is
+ * taken; -EPERM for a thread not registered with RCU.
  */
 int ks_d_add(struct ks_dentry *dentry, struct ks_inode *inode,
 	     const struct ks_dentry_operations *ops, void *priv);
@@ -334,8 +341,9 @@ int ks_d_add(struct ks_dentry *dentry, struct ks_inode *inode,
  * ks_d_invalidate() - unhash @dentry and shrink every unused dentry below it
  * (d_invalidate(): __d_drop() then shrink_dcache_parent()). Dentries still
  * referenced below stay until their last put, which then kills them.
- * Return: 0 (also when already unhashed); -EINVAL for NULL or a dentry with
- * no reference or dead.
+ * Return: 0 (also when already unhashed, as the root always is); -EINVAL for
+ * NULL or a dentry with no reference or dead; -EPERM for a thread not
+ * registered with RCU.
  */
 int ks_d_invalidate(struct ks_dentry *dentry);
 
@@ -382,7 +390,7 @@ struct ks_dcache *ks_d_dcache(const struct ks_dentry *dentry);
  * pointer (ks_inode_private()). @out: receives the inode.
  *
  * Return: 0; -EINVAL for NULL @dc or @out or a @mode without a file type;
- * -ENOMEM.
+ * -EPERM for a thread not registered with RCU; -ENOMEM.
  */
 int ks_inode_new(struct ks_dcache *dc, unsigned int mode, void *ipriv,
 		 struct ks_inode **out);
@@ -398,7 +406,8 @@ int ks_igrab(struct ks_inode *inode);
 /**
  * ks_iput() - drop an inode reference (iput()). The last one evicts it:
  * inode_sb_list_del(), evict_inode hook, free after a grace period.
- * Return: 0; -EINVAL for NULL or an inode with no reference.
+ * Return: 0; -EINVAL for NULL or an inode with no reference; -EPERM for a
+ * thread not registered with RCU.
  */
 int ks_iput(struct ks_inode *inode);
 
@@ -406,7 +415,8 @@ int ks_iput(struct ks_inode *inode);
  * ks_d_find_any_alias() - a new reference to the inode's dentry
  * (d_find_any_alias()).
  * @inode: an inode the caller holds a reference to. @out: the dentry.
- * Return: 0; -ENOENT when the inode has no dentry; -EINVAL for NULL.
+ * Return: 0; -ENOENT when the inode has no dentry; -EINVAL for NULL; -EPERM
+ * for a thread not registered with RCU.
  */
 int ks_d_find_any_alias(struct ks_inode *inode, struct ks_dentry **out);
 

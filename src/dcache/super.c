@@ -428,12 +428,14 @@ int ks_dcache_destroy(struct ks_dcache *dc)
 
 int ks_d_root(struct ks_dcache *dc, struct ks_dentry **out)
 {
+	int r;
+
 	if (!dc || !out || !dc->root)
 		return -EINVAL;
-	if (ks_dget(dc->root))
-		return -EINVAL;
-	*out = dc->root;
-	return 0;
+	r = ks_dget(dc->root);
+	if (!r)
+		*out = dc->root;
+	return r;
 }
 
 int ks_dcache_nr_nodes(const struct ks_dcache *dc)
