@@ -30,6 +30,7 @@ struct churn {
 	struct ks_mem_type *type;
 	uint64_t batch;
 	bool dentries;
+	uint64_t remote;  /* percent of inodes born on the next CPU's list */
 	bool registered; /* setup registered the runner's thread with RCU */
 	uint64_t evictions_at_start;
 };
@@ -38,7 +39,9 @@ struct churn_thread {
 	struct churn *ch;
 	struct ks_dentry *dir; /* dentries=1: this thread's directory */
 	bool registered;
-	uint64_t seq;
+	int cpu, next_cpu; /* this thread's CPU label and its neighbour's */
+	uint64_t seq;	/* dentry names */
+	uint64_t nr;	/* inodes created, to pick the remote ones */
 	void *objs[]; /* inodes or dentries of the current batch */
 };
 
@@ -47,6 +50,7 @@ static const char *const churn_strategies[] = {"global", "dlock", NULL};
 static const struct kb_param_def churn_params[] = {
 	{"batch", "64", "inodes a thread creates before it evicts them (1..65536)"},
 	{"dentries", "0", "1: give every inode a dentry (procfs-like), 0: bare inodes"},
+	{"remote", "0", "percent of inodes created as if on the next CPU (0..100): they die on another CPU than they were born on"},
 	{NULL, NULL, NULL},
 };
 
@@ -77,16 +81,18 @@ static int churn_setup(const struct kb_cell *c, void **state)
 	struct ks_dcache_opts o = { .topo = c->topo, .locks = c->locks, .mem = c->mem };
 	struct ks_dcache_stats st;
 	struct ks_mem_type *type;
-	uint64_t batch, dentries;
+	uint64_t batch, dentries, remote;
 	struct churn *ch;
 	int r;
 
 	r = kb_param_u64(c, "batch", &batch);
 	if (!r)
 		r = kb_param_u64(c, "dentries", &dentries);
+	if (!r)
+		r = kb_param_u64(c, "remote", &remote);
 	if (r)
 		return r;
-	if (!batch || batch > 65536 || dentries > 1)
+	if (!batch || batch > 65536 || dentries > 1 || remote > 100)
 		return -EINVAL;
 	r = ks_mem_type_get(c->mem, "inode_churn", sizeof(*ch), &type);
 	if (r)
@@ -98,6 +104,7 @@ static int churn_setup(const struct kb_cell *c, void **state)
 	ch->type = type;
 	ch->batch = batch;
 	ch->dentries = dentries;
+	ch->remote = remote;
 	ch->registered = ks_rcu_register_thread() == 0;
 	r = ks_dcache_create(c->strategy, &o, &ch->dc);
 	if (r) {
@@ -128,6 +135,8 @@ static int churn_thread_init(void *state, int thread, void **tstate)
 	memset(t, 0, sizeof(*t));
 	t->ch = ch;
 	t->registered = ks_rcu_register_thread() == 0;
+	t->cpu = ks_cpu_current();
+	t->next_cpu = (t->cpu + 1) % ks_topo_nr_cpus(ch->cell->topo);
 	if (ch->dentries) {
 		snprintf(name, sizeof(name), "%d", thread);
 		r = ks_d_root(ch->dc, &root);
@@ -156,6 +165,16 @@ static long churn_op(void *tstate)
 	int r = 0;
 
 	for (i = 0; i < n && !r; i++) {
+		/*
+		 * A remote inode goes on the next CPU's list (dlock) as if that
+		 * CPU had created it; this thread still evicts it, so the list
+		 * lock is shared with the neighbour, as when a walker's inodes
+		 * are evicted by exiting threads elsewhere.
+		 */
+		bool remote = t->nr++ % 100 < ch->remote;
+
+		if (remote)
+			ks_cpu_set_current(t->next_cpu);
 		if (ch->dentries) {
 			snprintf(name, sizeof(name), "%llu", (unsigned long long)t->seq++);
 			r = ks_d_lookup_or_create(t->dir, name, churn_create, &mode,
@@ -164,6 +183,8 @@ static long churn_op(void *tstate)
 		} else {
 			r = ks_inode_new(ch->dc, mode, NULL, (struct ks_inode **)&t->objs[i]);
 		}
+		if (remote)
+			ks_cpu_set_current(t->cpu);
 	}
 	n = r ? i - 1 : n;
 	for (i = 0; i < n; i++) {

@@ -78,7 +78,10 @@ struct ks_inode;  /* opaque */
  * @d_delete: called when the last reference goes; nonzero means "do not
  *	keep it on the LRU, kill it now" (pid_delete_dentry()). NULL: keep.
  * @d_release: called once when the dentry is killed, before its grace
- *	period (to drop what @priv holds). NULL: nothing.
+ *	period (to drop what @priv holds). An RCU lookup may still call
+ *	d_revalidate with this @priv until a grace period has passed, so
+ *	free it with ks_call_rcu(), as the kernel's d_release users do.
+ *	NULL: nothing.
  *
  * @priv is the pointer given to ks_d_add() for this dentry (d_fsdata).
  */

@@ -239,8 +239,13 @@ static void to_shrink_list(struct ks_dentry *d, struct ks_list *list)
 
 /* ---- hash (hlist_bl with a lock per bucket) ------------------------------- */
 
+/*
+ * The first dentry of (parent, name) in its chain. A dead one (killed, not
+ * yet unhashed: __dentry_kill() marks it dead before ___d_drop()) is skipped
+ * when @live_only, so that d_add() of its successor is not refused.
+ */
 static struct ks_dentry *d_hash_find(struct ks_dcache *dc, const struct ks_dentry *parent,
-				     const char *name, size_t len, uint32_t h)
+				     const char *name, size_t len, uint32_t h, bool live_only)
 {
 	struct ks_hash_bucket *b = d_hash_bucket(dc, h);
 	struct ks_dentry *d;
@@ -249,6 +254,8 @@ static struct ks_dentry *d_hash_find(struct ks_dcache *dc, const struct ks_dentr
 		if (d->d_hash != h || d->d_parent != parent)
 			continue;
 		if (d->d_name_len != len || memcmp(d->d_name, name, len))
+			continue;
+		if (live_only && d_count(d) < 0)
 			continue;
 		return d;
 	}
@@ -307,17 +314,23 @@ static struct ks_dentry *dentry_kill(struct ks_dentry *d)
 	struct ks_dentry *parent = d->d_parent;
 	bool can_free;
 
-	/* lock_for_kill(): i_lock nests outside d_lock, so trylock or retry. */
+	/*
+	 * lock_for_kill(): i_lock nests outside d_lock, so trylock or retry.
+	 * While d_lock is dropped another thread may find it, or kill and free
+	 * it: RCU keeps the memory, the count says what happened.
+	 */
 	if (inode && ks_spin_trylock(&inode->i_lock) != 1) {
+		ks_rcu_read_lock();
 		d_unlock(d);
 		ks_spin_lock(&inode->i_lock);
 		d_lock(d);
 		if (d_count(d) != 0) {
-			/* Someone found it meanwhile: it lives on. */
 			ks_spin_unlock(&inode->i_lock);
 			d_unlock(d);
+			ks_rcu_read_unlock();
 			return NULL;
 		}
+		ks_rcu_read_unlock();
 	}
 
 	d_mark_dead(d);
@@ -524,7 +537,7 @@ int ks_d_add(struct ks_dentry *d, struct ks_inode *inode,
 	}
 	b = d_hash_bucket(d->d_sb, d->d_hash);
 	ks_spin_lock(&b->lock);
-	if (d_hash_find(d->d_sb, d->d_parent, d->d_name, d->d_name_len, d->d_hash)) {
+	if (d_hash_find(d->d_sb, d->d_parent, d->d_name, d->d_name_len, d->d_hash, true)) {
 		ks_spin_unlock(&b->lock);
 		r = -EEXIST;
 		goto out;
@@ -566,7 +579,7 @@ int ks_d_lookup(struct ks_dentry *parent, const char *name, struct ks_dentry **o
 
 	/* __d_lookup_rcu(): no lock, no store until we have the dentry. */
 	ks_rcu_read_lock();
-	d = d_hash_find(dc, parent, name, len, h);
+	d = d_hash_find(dc, parent, name, len, h, false);
 	if (!d) {
 		ks_rcu_read_unlock();
 		return -ENOENT;
