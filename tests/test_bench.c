@@ -12,6 +12,7 @@
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "command.h"
@@ -912,6 +913,26 @@ static void test_out_files(void **st)
 		assert_non_null(fgets(buf, sizeof(buf), f));
 		fclose(f);
 		assert_string_equal(buf, "{}\n"); /* the old file, untouched */
+	}
+	/* a symlink is written through, never replaced (think /dev/stdout) */
+	{
+		char link[300], buf[16] = "";
+		struct stat sb;
+		FILE *f;
+
+		snprintf(link, sizeof(link), "%s/link.json", dir);
+		assert_int_equal(symlink(path, link), 0);
+		assert_int_equal(kb_out_open(&o, link, &e), 0);
+		fputs("new\n", o.f);
+		assert_int_equal(kb_out_commit(&o, &e), 0);
+		assert_int_equal(lstat(link, &sb), 0);
+		assert_true(S_ISLNK(sb.st_mode));
+		f = fopen(path, "r");
+		assert_non_null(f);
+		assert_non_null(fgets(buf, sizeof(buf), f));
+		fclose(f);
+		assert_string_equal(buf, "new\n");
+		assert_int_equal(unlink(link), 0);
 	}
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(rmdir(dir), 0); /* no temporary file left behind */
