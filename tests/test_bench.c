@@ -885,6 +885,37 @@ static void test_reporters(void **st)
 	f = tmpfile();
 	assert_int_equal(kb_table_print(f, r, p.nr_cells), 0);
 	fclose(f);
+
+	/* both plots, the scaling one and the series one, when gnuplot is there */
+	if (kb_gnuplot_find()) {
+		char dir[] = "/tmp/kb_plot_XXXXXX", path[256], *sp;
+		struct kb_out po, so;
+		struct kb_err pe = {{0}};
+
+		assert_non_null(mkdtemp(dir));
+		snprintf(path, sizeof(path), "%s/p.svg", dir);
+		sp = kb_series_path(path);
+		assert_true(kb_results_have_series(r, p.nr_cells));
+		assert_int_equal(kb_out_open(&po, path, &pe), 0);
+		assert_int_equal(kb_out_open(&so, sp, &pe), 0);
+		assert_int_equal(kb_plot_write(&po, &so, r, p.nr_cells, &pe), 0);
+		assert_int_equal(kb_out_commit(&so, &pe), 0);
+		assert_int_equal(kb_out_commit(&po, &pe), 0);
+		for (int k = 0; k < 2; k++) {
+			char buf[4096];
+			size_t got;
+
+			f = fopen(k ? sp : path, "r");
+			assert_non_null(f);
+			got = fread(buf, 1, sizeof(buf) - 1, f);
+			buf[got] = '\0';
+			fclose(f);
+			assert_non_null(strstr(buf, "<svg"));
+			assert_int_equal(unlink(k ? sp : path), 0);
+		}
+		free(sp);
+		assert_int_equal(rmdir(dir), 0);
+	}
 	plan_done(&p, &s, r);
 }
 
