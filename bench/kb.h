@@ -250,7 +250,8 @@ struct kb_result {
 	double linear;	   /* NaN when no 1-thread cell */
 	double fairness_pct;
 	uint64_t fairness_min, fairness_max;
-	double cpu_ns_per_op; /* CPU time of the measuring threads per op */
+	double cpu_ns_per_op;	/* CPU time of the measuring threads per op */
+	double cpu_utilization; /* their CPU time / (threads x elapsed): < 1 on a busy machine */
 	double lock_acq_per_op; /* locks of scope global, summed */
 	double lock_contentions_per_op;
 	double lock_bounces_per_op;
