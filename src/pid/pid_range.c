@@ -304,6 +304,14 @@ void kpr_retire(struct kpr_dir *d, struct kpr_range *r)
 	ks_call_rcu(&r->rcu, range_free_rcu);
 }
 
+void kpr_reset_cursor(struct kpr_dir *d)
+{
+	ks_spin_lock(&d->lock);
+	__atomic_store_n(&d->cursor, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->wrapped, false, __ATOMIC_RELAXED);
+	ks_spin_unlock(&d->lock);
+}
+
 void kpr_set_last(struct kpr_dir *d, int last)
 {
 	ks_spin_lock(&d->lock);

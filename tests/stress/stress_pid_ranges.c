@@ -4,8 +4,7 @@
  * range ones: threads labelled with CPUs of a 64-CPU topology allocate pids
  * at depth 0..2, swap them through a shared exchange so that most frees
  * happen on another CPU than the allocation, look up random numbers, and
- * now and then ask for a set_tid or (for the strategies without kernel
- * numbering) move ns_last_pid. Every number handed
+ * now and then move ns_last_pid or ask for a set_tid. Every number handed
  * out must be unique in its namespace at that moment (an ownership table
  * per level), and a lookup must return a pid carrying the number asked for.
  */
@@ -27,7 +26,6 @@ struct shared {
 	uint8_t *owned[LEVELS]; /* [NS_PID_MAX]: 1 while a pid holds the number */
 	struct ks_pid *xchg[XCHG];
 	double seconds;
-	bool last_pid_writes; /* move ns_last_pid concurrently */
 	int failures; /* atomic */
 	uint64_t ops; /* atomic */
 };
@@ -114,7 +112,7 @@ static void *work(void *arg)
 			old = __atomic_exchange_n(&sh->xchg[(r >> 8) % XCHG], pid, __ATOMIC_ACQ_REL);
 			if (old)
 				release(sh, old);
-			if (sh->last_pid_writes && r % 1009 == 0)
+			if (r % 1009 == 0)
 				ks_pid_ns_set_last_pid(sh->ns[2], (int)((r >> 40) % 1000), true);
 
 			ks_rcu_read_lock();
@@ -147,14 +145,6 @@ static void run_strategy(const char *strategy, double seconds)
 	assert_non_null(w);
 	memset(&sh, 0, sizeof(sh));
 	sh.seconds = seconds;
-	/*
-	 * Concurrent ns_last_pid writes only for the strategies of this
-	 * helper: under TSan they race with xarray's cursor in
-	 * src/pid/xarray.c (xa_set_last_pid() writes pid_next without
-	 * xa_lock while __xa_alloc_cyclic() updates it under it), reported
-	 * to its owner.
-	 */
-	sh.last_pid_writes = !(ks_pid_strategy_flags(strategy) & KS_PID_KERNEL_NUMBERING);
 	ks_test_env_init(&env, TOPO_64);
 	o.topo = env.topo;
 	o.locks = env.locks;
