@@ -306,7 +306,7 @@ static void test_pid_max_bounds(void **state)
 static void test_levels(void **state)
 {
 	struct ks_pid_ns *ns[KS_PID_MAX_LEVEL + 1], *extra, *other, *parent;
-	struct ks_pid *pid = NULL, *inits[KS_PID_MAX_LEVEL + 1];
+	struct ks_pid *pid = NULL, *inits[KS_PID_MAX_LEVEL + 1] = { 0 };
 	struct fx f;
 
 	fx_init(&f, state);
