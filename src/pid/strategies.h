@@ -7,7 +7,7 @@
  */
 KS_PID_STRATEGY(idr_relock)
 KS_PID_STRATEGY(idr_once)
-/* bitmap-hash (helper pidb): KS_PID_STRATEGY(bitmap_hash) */
+KS_PID_STRATEGY(bitmap_hash)
 KS_PID_STRATEGY(xarray)
-/* pcpu-range (helper pidb): KS_PID_STRATEGY(pcpu_range) */
-/* further strategies (helper pidb) follow here */
+KS_PID_STRATEGY(pcpu_range)
+KS_PID_STRATEGY(pcpu_lockfree)
