@@ -447,6 +447,10 @@ static void test_publish_window(void **state)
 		assert_int_equal(fork_nr(f.root), nr);
 	}
 	assert_int_equal(live(&f), 1);
+	/* an unpublished pid keeps the space: destroy refuses, then works */
+	assert_int_equal(ks_pid_alloc(f.root, NULL, 0, KS_PID_ALLOC_NOPUBLISH, &pid), 0);
+	assert_int_equal(ks_pid_space_destroy(f.s), -EBUSY);
+	assert_int_equal(ks_pid_free(pid), 0);
 	fx_fini(&f);
 }
 
