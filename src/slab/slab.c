@@ -1461,14 +1461,24 @@ int ks_kmem_cache_destroy(struct ks_kmem_cache *cache)
 		return -EPERM;
 	s = c->sys;
 	/*
-	 * flush_memcg_workqueue() (4.11+): deactivation callbacks and work
-	 * still hold children; wait for them before looking.
+	 * flush_memcg_workqueue() (92ee383f6daa, v4.18, fixing a race 4.11
+	 * had): deactivation callbacks and work still hold children; wait
+	 * for them before looking.
 	 */
 	if (s->ops->memcg_caches && s->ops != &ks_slab_percache_4_10) {
+		bool children;
+
 		ks_mutex_lock(&s->slab_mutex);
 		c->dying = 1;
+		children = !ks_list_empty(&c->children);
 		ks_mutex_unlock(&s->slab_mutex);
-		ks_flush_memcg_workqueue(s);
+		/*
+		 * A child's deactivation holds its cgroup, whose release is
+		 * what unlinks the child: with no child left, none is pending
+		 * and the barrier (unconditional in the kernel) is skipped.
+		 */
+		if (children)
+			ks_flush_memcg_workqueue(s);
 	}
 	ks_list_init(&release);
 	ks_mutex_lock(&s->slab_mutex);
