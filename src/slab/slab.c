@@ -1113,11 +1113,16 @@ static void sys_free(struct ks_slab_sys *s)
 
 void ks_slab_destroy(struct ks_slab_sys *s)
 {
+	bool reg;
+
 	if (!s)
 		return;
-	if (ks_rcu_thread_registered())
-		ks_slab_flush(s);
+	/* Pending callbacks point into @s: they must all have run. */
+	reg = ks_rcu_register_thread() == 0;
+	ks_slab_flush(s);
 	sys_free(s);
+	if (reg)
+		ks_rcu_unregister_thread();
 }
 
 int ks_slab_stats(const struct ks_slab_sys *s, struct ks_slab_stats *out)
