@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "kb.h"
 
 /* ---- workloads only this test registers ------------------------------------ */
@@ -142,6 +143,27 @@ static const struct kb_workload test_first_workload = {
 	.op = tw_op,
 };
 KB_WORKLOAD_REGISTER(test_first_workload)
+
+static int test_cmd_main(int argc, char **argv)
+{
+	return argc == 2 && !strcmp(argv[1], "ok") ? 0 : 2;
+}
+
+static const struct kb_command test_cmd_b = {
+	.name = "zz-test-b",
+	.usage = "zz-test-b ok",
+	.summary = "test only",
+	.main = test_cmd_main,
+};
+KB_COMMAND_REGISTER(test_cmd_b)
+
+static const struct kb_command test_cmd_a = {
+	.name = "zz-test-a",
+	.usage = "zz-test-a ok",
+	.summary = "test only",
+	.main = test_cmd_main,
+};
+KB_COMMAND_REGISTER(test_cmd_a)
 
 /* ---- thread lists ------------------------------------------------------------ */
 
@@ -488,6 +510,24 @@ static void test_registry_sorted(void **st)
 	assert_int_equal(kb_workload_nr_strategies(w[0]), 2);
 }
 
+static void test_commands(void **st)
+{
+	const struct kb_command *const *c;
+	const struct kb_command *x;
+	char *argv[] = {"zz-test-a", "ok", NULL};
+	size_t n;
+
+	c = kb_commands(&n);
+	assert_int_equal(n, 2);
+	assert_string_equal(c[0]->name, "zz-test-a"); /* sorted by name */
+	assert_string_equal(c[1]->name, "zz-test-b");
+	x = kb_command_find("zz-test-b");
+	assert_ptr_equal(x, &test_cmd_b);
+	assert_int_equal(x->main(2, argv), 0);
+	assert_null(kb_command_find("run")); /* built-ins are not extra commands */
+	assert_null(kb_command_find(NULL));
+}
+
 /* ---- plan and runner ---------------------------------------------------------------- */
 
 /* Plan @w on a synthetic 4-CPU topology and run it; @out gets the results. */
@@ -561,6 +601,60 @@ static void test_plan_order(void **st)
 	kb_plan_fini(&p);
 	kb_sweep_fini(&s);
 	assert_int_equal(kb_plan_init(&p, "synthetic:not a topology", &e), -EINVAL);
+}
+
+struct seen {
+	int n;
+	char what[16][32];
+};
+
+static void record_progress(void *arg, size_t step, size_t steps, const struct kb_plan_cell *c,
+			    int repeat, int nr_repeats)
+{
+	struct seen *s = arg;
+
+	assert_int_equal(step, (size_t)s->n);
+	assert_int_equal(steps, 8);
+	assert_int_equal(nr_repeats, 2);
+	snprintf(s->what[s->n++], sizeof(s->what[0]), "%d %s %d", repeat, c->strategy, c->threads);
+}
+
+/* Repeats outermost, strategies innermost: a ratio's two cells run back to back. */
+static void test_run_order(void **st)
+{
+	static const char *const want[] = {
+		"0 atomic 1", "0 percpu 1", "0 atomic 2", "0 percpu 2",
+		"1 atomic 1", "1 percpu 1", "1 atomic 2", "1 percpu 2",
+	};
+	struct kb_plan p;
+	struct kb_sweep s = {0};
+	struct kb_err e = {{0}};
+	struct kb_result r[4] = {{0}};
+	struct seen seen = {0};
+	struct kb_plan_req req = {
+		.w = kb_workload_find("counter"),
+		.threads = "1,2",
+		.duration_s = 0.05,
+	};
+
+	assert_int_equal(kb_plan_init(&p, "synthetic:pack:1 core:4 pu:1", &e), 0);
+	p.repeat = 2;
+	assert_int_equal(kb_plan_add(&p, &req, &s, &e), 0);
+	assert_int_equal(p.nr_cells, 4);
+	assert_int_equal(kb_run_plan(&p, r, record_progress, &seen), 0);
+	assert_int_equal(seen.n, 8);
+	for (int i = 0; i < 8; i++)
+		assert_string_equal(seen.what[i], want[i]);
+	/* results stay in plan order: strategy, then threads */
+	assert_string_equal(r[1].cell->strategy, "atomic");
+	assert_int_equal(r[1].cell->threads, 2);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(r[i].err, 0);
+		assert_int_equal(r[i].nr_reps, 2);
+		kb_result_fini(&r[i]);
+	}
+	kb_plan_fini(&p);
+	kb_sweep_fini(&s);
 }
 
 static void test_run_counter(void **st)
@@ -825,19 +919,34 @@ static void test_cli(void **st)
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_threads_good),	 cmocka_unit_test(test_threads_bad),
-		cmocka_unit_test(test_threads_default),	 cmocka_unit_test(test_u64_suffixes),
-		cmocka_unit_test(test_double_parse),	 cmocka_unit_test(test_params_sweep),
-		cmocka_unit_test(test_params_bad),	 cmocka_unit_test(test_params_cell),
-		cmocka_unit_test(test_metrics_series),	 cmocka_unit_test(test_median),
-		cmocka_unit_test(test_fairness),	 cmocka_unit_test(test_efficiency),
-		cmocka_unit_test(test_relate),		 cmocka_unit_test(test_registry_sorted),
-		cmocka_unit_test(test_plan_order),	 cmocka_unit_test(test_run_counter),
-		cmocka_unit_test(test_run_loop_samples), cmocka_unit_test(test_run_one_shot),
-		cmocka_unit_test(test_run_failures),	 cmocka_unit_test(test_reporters),
-		cmocka_unit_test(test_out_files),	 cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_threads_good),
+		cmocka_unit_test(test_threads_bad),
+		cmocka_unit_test(test_threads_default),
+		cmocka_unit_test(test_u64_suffixes),
+		cmocka_unit_test(test_double_parse),
+		cmocka_unit_test(test_params_sweep),
+		cmocka_unit_test(test_params_bad),
+		cmocka_unit_test(test_params_cell),
+		cmocka_unit_test(test_metrics_series),
+		cmocka_unit_test(test_median),
+		cmocka_unit_test(test_fairness),
+		cmocka_unit_test(test_efficiency),
+		cmocka_unit_test(test_relate),
+		cmocka_unit_test(test_registry_sorted),
+		cmocka_unit_test(test_commands),
+		cmocka_unit_test(test_plan_order),
+		cmocka_unit_test(test_run_order),
+		cmocka_unit_test(test_run_counter),
+		cmocka_unit_test(test_run_loop_samples),
+		cmocka_unit_test(test_run_one_shot),
+		cmocka_unit_test(test_run_failures),
+		cmocka_unit_test(test_reporters),
+		cmocka_unit_test(test_out_files),
+		cmocka_unit_test(test_cli),
 	};
+	/* clang-format on */
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
