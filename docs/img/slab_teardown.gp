@@ -10,9 +10,9 @@ set ylabel "teardown time (s)"
 set key top left
 set grid
 f(x) = a * x**2
-a = 7.31796 / 32768.0**2
+a = 70.2 / 65536.0**2
 g(x) = b * x
-b = 0.213631 / 32768.0
+b = 0.318 / 65536.0
 plot "docs/img/slab_teardown.dat" using 1:2 with linespoints lw 2 title "percache-4.10", \
      "" using 1:3 with linespoints lw 2 title "lists-4.11", \
      "" using 1:4 with linespoints lw 2 title "objcg-5.9", \
