@@ -64,6 +64,23 @@ static void pending_del(const char *tmp)
 			pending[i] = NULL;
 }
 
+/*
+ * Whether @path may be replaced by renaming a temporary file over it: only a
+ * regular file or a new name. Renaming over a symlink would replace the link
+ * (over /dev/stdout, the system's), and a device or a pipe is not a file to
+ * replace: those are written in place.
+ */
+static bool replaceable(const char *path)
+{
+	struct stat st;
+
+	if (!strncmp(path, "/dev/", 5) || !strncmp(path, "/proc/", 6))
+		return false;
+	if (lstat(path, &st))
+		return errno == ENOENT;
+	return S_ISREG(st.st_mode);
+}
+
 int kb_out_open(struct kb_out *o, const char *path, struct kb_err *e)
 {
 	char *d = NULL, *b = NULL, *dir, *base;
@@ -87,8 +104,8 @@ int kb_out_open(struct kb_out *o, const char *path, struct kb_err *e)
 	}
 	dir = dirname(d);
 	base = basename(b);
-	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
-		/* A device or a pipe (/dev/stdout): nothing to rename over. */
+	if (!replaceable(path)) {
+		/* A device, a pipe, /dev/stdout or a symlink: never rename over it. */
 		o->f = fopen(path, "w");
 		fd = o->f ? 0 : -1;
 	} else if (asprintf(&o->tmp, "%s/.%s.XXXXXX", dir, base) < 0) {

@@ -172,6 +172,25 @@ int kb_table_print(FILE *f, const struct kb_result *r, size_t n)
 	if (!ret)
 		ret = kb_grid_print(&g, f);
 	kb_grid_fini(&g);
+	/*
+	 * Threads that did not get their CPUs (a busy machine, a synthetic
+	 * topology with more CPUs than the machine) make ops/s a measure of the
+	 * scheduler: say so under the table rather than let it pass.
+	 */
+	{
+		double lo = INFINITY;
+
+		for (size_t i = 0; i < n; i++)
+			if (!r[i].err && r[i].cpu_utilization < lo)
+				lo = r[i].cpu_utilization;
+		if (!ret && lo < 0.8)
+			fprintf(f,
+				"note: some cells' threads ran only %.0f%% of the time (a busy "
+				"machine, or "
+				"more threads than CPUs): their ops/s understate; cpu ns/op does "
+				"not\n",
+				lo * 100);
+	}
 	/* Why a cell failed, under the table: too long for a column. */
 	for (size_t i = 0; !ret && i < n; i++) {
 		char p[512];

@@ -69,18 +69,19 @@ struct run {
 	int failed; /* __atomic: some worker failed */
 };
 
-static uint64_t now_ns(void)
-{
-	return ks_clock_ns();
-}
-
-static uint64_t thread_cpu_ns(clockid_t id)
+static uint64_t clock_ns(clockid_t id)
 {
 	struct timespec ts;
 
 	if (clock_gettime(id, &ts))
 		return 0;
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* CLOCK_MONOTONIC itself: the start gate's condition variable waits on it. */
+static uint64_t now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 static void worker_fail(struct worker *wk, int err, const char *where)
@@ -134,15 +135,13 @@ static void worker_loop(struct worker *wk)
 static void worker_once(struct worker *wk)
 {
 	struct run *run = wk->run;
-	struct timespec c0, c1;
+	uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	long r;
 
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
 	wk->begin_ns = now_ns();
 	r = run->w->op(wk->tstate);
 	wk->end_ns = now_ns();
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
-	wk->cpu_ns = (uint64_t)((c1.tv_sec - c0.tv_sec) * 1000000000ll + (c1.tv_nsec - c0.tv_nsec));
+	wk->cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
 	if (r <= 0)
 		worker_fail(wk, r < 0 ? (int)r : -EINVAL,
 			    r < 0 ? "op" : "op returned 0 operations");
@@ -230,7 +229,7 @@ static void snap_take(struct snap *s, struct run *run, struct ks_lockstat *ls, s
 	for (int i = 0; i < run->n; i++) {
 		s->ops[i] = __atomic_load_n(&run->slots[i].ops, __ATOMIC_RELAXED);
 		if (run->workers[i].have_cpuclock)
-			s->cpu_ns[i] = thread_cpu_ns(run->workers[i].cpuclock);
+			s->cpu_ns[i] = clock_ns(run->workers[i].cpuclock);
 	}
 	if (ks_lockstat_read(ls, s->locks, KB_MAX_LOCK_CLASSES, &n))
 		n = 0;

@@ -12,6 +12,7 @@
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "command.h"
@@ -29,9 +30,11 @@ static const struct kb_param_def test_params[] = {
 };
 
 /*
- * "good" counts every op in a shared counter and reports it matches the
- * runner's count; "bad" fails the way the parameter `mode` says: op (after
- * a few operations), setup, report, or leak (an object left in ks_mem).
+ * "good" counts every op in a shared counter under a global spinlock, and
+ * allocates and frees 64 bytes per op, so lock and memory figures have
+ * something to count; it reports the counter matches the runner's count; "bad" fails the way the
+ * parameter `mode` says: op (after a few operations), setup, report, or leak (an object left in
+ * ks_mem).
  */
 struct tw_state {
 	const struct kb_cell *cell;
@@ -40,10 +43,12 @@ struct tw_state {
 	uint64_t ops;
 	struct ks_mem_type *type;
 	void *leak;
+	struct ks_spinlock lock;
 };
 
 static int tw_setup(const struct kb_cell *c, void **state)
 {
+	struct ks_lock_class *cls;
 	struct tw_state *s;
 	const char *mode;
 
@@ -57,7 +62,9 @@ static int tw_setup(const struct kb_cell *c, void **state)
 	s->cell = c;
 	s->bad = !strcmp(c->strategy, "bad");
 	snprintf(s->mode, sizeof(s->mode), "%s", mode);
-	if (ks_mem_type_get(c->mem, "tw_object", 64, &s->type)) {
+	if (ks_mem_type_get(c->mem, "tw_object", 64, &s->type) ||
+	    ks_lock_class_get(c->locks, "tw_lock", KS_LOCK_GLOBAL, &cls) ||
+	    ks_spin_init(&s->lock, cls)) {
 		free(s);
 		return -ENOMEM;
 	}
@@ -76,10 +83,20 @@ static int tw_thread_init(void *state, int thread, void **tstate)
 static long tw_op(void *tstate)
 {
 	struct tw_state *s = tstate;
-	uint64_t n = __atomic_add_fetch(&s->ops, 1, __ATOMIC_RELAXED);
+	uint64_t n;
+	void *p;
 
-	if (s->bad && !strcmp(s->mode, "op") && n > 1000)
+	if (s->bad) {
+		n = __atomic_add_fetch(&s->ops, 1, __ATOMIC_RELAXED);
+		return !strcmp(s->mode, "op") && n > 1000 ? -ENOMEM : 1;
+	}
+	ks_spin_lock(&s->lock);
+	__atomic_store_n(&s->ops, s->ops + 1, __ATOMIC_RELAXED); /* report() reads it */
+	ks_spin_unlock(&s->lock);
+	p = ks_mem_alloc(s->type, 64);
+	if (!p)
 		return -ENOMEM;
+	ks_mem_free(s->type, p, 64);
 	return 1;
 }
 
@@ -112,6 +129,7 @@ static void tw_teardown(void *state)
 
 	if (s->leak && nr_leaked < (int)KS_ARRAY_SIZE(leaked))
 		leaked[nr_leaked++] = s->leak;
+	ks_spin_destroy(&s->lock);
 	free(s);
 }
 
@@ -705,7 +723,19 @@ static void test_run_loop_samples(void **st)
 		assert_true(fabs(x->ops_per_sec - x->ops / x->dt_s) < 1e-6 * x->ops_per_sec);
 		assert_true(x->per_thread_ops[0] + x->per_thread_ops[1] == x->ops);
 	}
-	assert_int_equal(r[0].nr_series, 2); /* one per repeat */
+	/* one acquisition of the global tw_lock and 64 bytes per operation */
+	assert_int_equal(r[0].nr_locks, 1);
+	assert_string_equal(r[0].locks[0].name, "tw_lock");
+	assert_int_equal(r[0].locks[0].scope, KS_LOCK_GLOBAL);
+	if (ks_lockstat_enabled()) {
+		assert_true(fabs(r[0].lock_acq_per_op - 1.0) < 0.05);
+		assert_true(r[0].lock_bounces_per_op <= r[0].lock_acq_per_op);
+		assert_true(r[0].lock_contentions_per_op <= r[0].lock_acq_per_op);
+	}
+	assert_true(fabs(r[0].bytes_allocated_per_op - 64.0) < 64.0 * 0.05);
+	for (size_t i = 0; i < r[0].nr_samples; i++)
+		assert_true(r[0].samples[i].live_bytes <= 64 * 2); /* one in flight per thread */
+	assert_int_equal(r[0].nr_series, 2);			   /* one per repeat */
 	assert_int_equal(r[0].series[1].repeat, 1);
 	assert_int_equal(r[0].series[0].s.n, 2);
 	plan_done(&p, &s, r);
@@ -823,6 +853,17 @@ static void test_reporters(void **st)
 		assert_true(json_is_null(json_object_get(run, "ops_per_sec")) == failed);
 		assert_true(json_is_array(json_object_get(run, "samples")));
 		assert_true(json_is_object(json_object_get(run, "params")));
+		if (!strcmp(r[i].cell->strategy, "good")) {
+			json_t *lock = json_array_get(json_object_get(run, "locks"), 0);
+
+			assert_string_equal(json_string_value(json_object_get(lock, "class")),
+					    "tw_lock");
+			assert_string_equal(json_string_value(json_object_get(lock, "scope")),
+					    "global");
+			assert_true(json_is_number(json_object_get(lock, "acquisitions")));
+			assert_true(json_is_number(json_object_get(lock, "bounces")));
+			assert_true(json_is_integer(json_object_get(lock, "wait_ns")));
+		}
 	}
 	json_decref(root);
 
@@ -844,6 +885,37 @@ static void test_reporters(void **st)
 	f = tmpfile();
 	assert_int_equal(kb_table_print(f, r, p.nr_cells), 0);
 	fclose(f);
+
+	/* both plots, the scaling one and the series one, when gnuplot is there */
+	if (kb_gnuplot_find()) {
+		char dir[] = "/tmp/kb_plot_XXXXXX", path[256], *sp;
+		struct kb_out po, so;
+		struct kb_err pe = {{0}};
+
+		assert_non_null(mkdtemp(dir));
+		snprintf(path, sizeof(path), "%s/p.svg", dir);
+		sp = kb_series_path(path);
+		assert_true(kb_results_have_series(r, p.nr_cells));
+		assert_int_equal(kb_out_open(&po, path, &pe), 0);
+		assert_int_equal(kb_out_open(&so, sp, &pe), 0);
+		assert_int_equal(kb_plot_write(&po, &so, r, p.nr_cells, &pe), 0);
+		assert_int_equal(kb_out_commit(&so, &pe), 0);
+		assert_int_equal(kb_out_commit(&po, &pe), 0);
+		for (int k = 0; k < 2; k++) {
+			char buf[4096];
+			size_t got;
+
+			f = fopen(k ? sp : path, "r");
+			assert_non_null(f);
+			got = fread(buf, 1, sizeof(buf) - 1, f);
+			buf[got] = '\0';
+			fclose(f);
+			assert_non_null(strstr(buf, "<svg"));
+			assert_int_equal(unlink(k ? sp : path), 0);
+		}
+		free(sp);
+		assert_int_equal(rmdir(dir), 0);
+	}
 	plan_done(&p, &s, r);
 }
 
@@ -872,6 +944,26 @@ static void test_out_files(void **st)
 		assert_non_null(fgets(buf, sizeof(buf), f));
 		fclose(f);
 		assert_string_equal(buf, "{}\n"); /* the old file, untouched */
+	}
+	/* a symlink is written through, never replaced (think /dev/stdout) */
+	{
+		char link[300], buf[16] = "";
+		struct stat sb;
+		FILE *f;
+
+		snprintf(link, sizeof(link), "%s/link.json", dir);
+		assert_int_equal(symlink(path, link), 0);
+		assert_int_equal(kb_out_open(&o, link, &e), 0);
+		fputs("new\n", o.f);
+		assert_int_equal(kb_out_commit(&o, &e), 0);
+		assert_int_equal(lstat(link, &sb), 0);
+		assert_true(S_ISLNK(sb.st_mode));
+		f = fopen(path, "r");
+		assert_non_null(f);
+		assert_non_null(fgets(buf, sizeof(buf), f));
+		fclose(f);
+		assert_string_equal(buf, "new\n");
+		assert_int_equal(unlink(link), 0);
 	}
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(rmdir(dir), 0); /* no temporary file left behind */
