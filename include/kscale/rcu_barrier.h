@@ -174,11 +174,16 @@ int ks_rcu_barrier_stats(const struct ks_rcu_barrier *b, struct ks_rcu_barrier_s
  * ks_rcu_barrier_sequence() - the barrier sequence (kernel/waitq; native
  * counts barriers executed in the same encoding). Low two bits: a barrier
  * is in progress when non-zero, as rcu_seq in kernel/rcu/rcu.h.
- * @b: instance. Return: the value, or 0 for NULL.
+ * @b: instance.
+ * Context: any. Return: the value, or 0 for NULL @b.
  */
 unsigned int ks_rcu_barrier_sequence(const struct ks_rcu_barrier *b);
 
-/** ks_rcu_barrier_impl_name() - the implementation's name, NULL for NULL. */
+/**
+ * ks_rcu_barrier_impl_name() - the implementation's name.
+ * @b: instance.
+ * Context: any. Return: "native", "kernel" or "waitq"; NULL for NULL @b.
+ */
 const char *ks_rcu_barrier_impl_name(const struct ks_rcu_barrier *b);
 
 #ifdef __cplusplus
