@@ -396,6 +396,7 @@ struct kb_run_opts {
 	const char *json, *csv, *plot;
 	enum kb_format format;
 	double duration_scale; /* suite */
+	/* run: the operand; suite: NULL for all, or --workload "a,b" */
 	bool help;
 };
 
@@ -406,6 +407,12 @@ struct kb_run_opts {
  * Return: 0, or -EINVAL with @e filled.
  */
 int kb_cli_parse(int argc, char **argv, bool suite, struct kb_run_opts *o, struct kb_err *e);
+
+/*
+ * kb_suite_workloads_check() - every name of the comma-separated @list is a
+ * registered workload. Return: 0, or -EINVAL with @e filled.
+ */
+int kb_suite_workloads_check(const char *list, struct kb_err *e);
 
 /*
  * The output files of one command, opened (as temporary files) before
