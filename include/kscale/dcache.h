@@ -208,12 +208,14 @@ int ks_dcache_stats(const struct ks_dcache *dc, struct ks_dcache_stats *out);
 
 /**
  * ks_dcache_nr_nodes() - number of LRU lists (NUMA nodes of the topology).
+ * Context: any thread.
  * Return: >= 1, or -EINVAL for NULL.
  */
 int ks_dcache_nr_nodes(const struct ks_dcache *dc);
 
 /**
  * ks_dcache_lru_count() - unused dentries on NUMA node @node's LRU list.
+ * Context: any thread (a racy snapshot, as list_lru_count_node()).
  * Return: the count; -EINVAL for NULL @dc or @node out of range.
  */
 long ks_dcache_lru_count(const struct ks_dcache *dc, int node);
@@ -250,6 +252,7 @@ int ks_dcache_for_each_inode(struct ks_dcache *dc,
 
 /**
  * ks_d_root() - a new reference to the root dentry.
+ * Context: a registered RCU thread; lockless (lockref).
  * Return: 0; -EINVAL for NULL arguments; -EPERM for a thread not registered
  * with RCU.
  */
@@ -257,6 +260,7 @@ int ks_d_root(struct ks_dcache *dc, struct ks_dentry **out);
 
 /**
  * ks_dget() - take one more reference (dget(): lockref_get()).
+ * Context: a registered RCU thread; lockless unless d_lock is held elsewhere.
  * Return: 0; -EINVAL for NULL or a dentry with no reference or dead; -EPERM
  * for a thread not registered with RCU.
  */
@@ -267,6 +271,9 @@ int ks_dget(struct ks_dentry *dentry);
  * __dentry_kill()). At zero, the dentry stays cached on its node's LRU when
  * it is hashed and d_delete does not object; otherwise it is killed (with its
  * inode), which drops the reference it held on its parent, and so on up.
+ * Context: a registered RCU thread, read-side sections allowed; takes d_lock,
+ * lru_lock, hash bucket, i_lock and s_inode_list_lock when it kills; calls
+ * d_delete, d_release and evict_inode.
  * Return: 0; -EINVAL for NULL or a dentry with no reference (a double put)
  * or dead, or for the root's last reference (the dcache's own); -EPERM for a
  * thread not registered with RCU.
@@ -280,6 +287,8 @@ int ks_dput(struct ks_dentry *dentry);
  * @parent: a directory dentry the caller holds. @name: the child's name.
  * @out: receives a new reference.
  *
+ * Context: a registered RCU thread; lock-free on a hit (RCU + lockref), calls
+ * d_revalidate.
  * Return: 0; -ENOENT when no valid child of that name is cached; -EINVAL for
  * NULL arguments, an empty name, ".", "..", a name with '/', or a @parent
  * with no reference or dead; -ENAMETOOLONG past KS_NAME_MAX; -EPERM for a
@@ -308,6 +317,8 @@ typedef int (*ks_d_create_fn)(void *arg, struct ks_dentry *parent,
  * @create: the instantiate callback. @arg: its first argument.
  * @out: receives a new reference.
  *
+ * Context: a registered RCU thread outside read-side sections (the miss path
+ * sleeps on i_rwsem); calls @create with it held.
  * Return: 0 when found cached, 1 when created; the errors of ks_d_lookup()
  * but -ENOENT; -EINVAL for NULL @create or a @parent without an inode;
  * -ENOMEM; -ENOTDIR when @parent's inode is not a directory; the callback's
@@ -319,6 +330,7 @@ int ks_d_lookup_or_create(struct ks_dentry *parent, const char *name,
 /**
  * ks_d_alloc() - a new negative, unhashed child of @parent with one
  * reference (d_alloc(): it joins @parent's children and pins @parent).
+ * Context: a registered RCU thread; takes @parent's d_lock.
  * Return: 0; the name errors of ks_d_lookup(); -EINVAL for a bad @parent or
  * one without an inode; -ENOTDIR when @parent is not a directory; -EPERM
  * for a thread not registered with RCU; -ENOMEM.
@@ -332,6 +344,7 @@ int ks_d_alloc(struct ks_dentry *parent, const char *name, struct ks_dentry **ou
  * (parent, name) is refused, since the kernel relies on its callers for that.
  * @ops: dentry operations (NULL: none), kept by pointer. @priv: d_fsdata.
  *
+ * Context: a registered RCU thread; takes i_lock, d_lock, a hash bucket lock.
  * Return: 0; -EINVAL for NULL @dentry or @inode, a dentry with no reference,
  * dead, already positive or already hashed (or invalidated), an inode of
  * another dcache or already attached, or the root; -EEXIST when the name is
@@ -344,6 +357,7 @@ int ks_d_add(struct ks_dentry *dentry, struct ks_inode *inode,
  * ks_d_invalidate() - unhash @dentry and shrink every unused dentry below it
  * (d_invalidate(): __d_drop() then shrink_dcache_parent()). Dentries still
  * referenced below stay until their last put, which then kills them.
+ * Context: a registered RCU thread; as ks_dput() for every dentry it kills.
  * Return: 0 (also when already unhashed, as the root always is); -EINVAL for
  * NULL or a dentry with no reference or dead; -EPERM for a thread not
  * registered with RCU.
@@ -354,6 +368,7 @@ int ks_d_invalidate(struct ks_dentry *dentry);
  * ks_shrink_dcache_parent() - kill every unused dentry below @parent
  * (shrink_dcache_parent(): d_walk() + select_collect(), then
  * shrink_dentry_list()), repeating until none is left to take.
+ * Context: a registered RCU thread; as ks_dput() for every dentry it kills.
  * Return: the number of dentries killed; -EINVAL as ks_d_invalidate().
  */
 long ks_shrink_dcache_parent(struct ks_dentry *parent);
@@ -392,6 +407,8 @@ struct ks_dcache *ks_d_dcache(const struct ks_dentry *dentry);
  * @dc: dcache. @mode: file type and permission bits. @ipriv: private
  * pointer (ks_inode_private()). @out: receives the inode.
  *
+ * Context: a registered RCU thread; takes s_inode_list_lock (`global`) or
+ * this CPU's list lock (`dlock`).
  * Return: 0; -EINVAL for NULL @dc or @out or a @mode without a file type;
  * -EPERM for a thread not registered with RCU; -ENOMEM.
  */
@@ -409,6 +426,8 @@ int ks_igrab(struct ks_inode *inode);
 /**
  * ks_iput() - drop an inode reference (iput()). The last one evicts it:
  * inode_sb_list_del(), evict_inode hook, free after a grace period.
+ * Context: a registered RCU thread, read-side sections allowed; the last
+ * reference takes i_lock and the inode list lock, and calls evict_inode.
  * Return: 0; -EINVAL for NULL or an inode with no reference; -EPERM for a
  * thread not registered with RCU.
  */
@@ -418,6 +437,7 @@ int ks_iput(struct ks_inode *inode);
  * ks_d_find_any_alias() - a new reference to the inode's dentry
  * (d_find_any_alias()).
  * @inode: an inode the caller holds a reference to. @out: the dentry.
+ * Context: a registered RCU thread; takes i_lock.
  * Return: 0; -ENOENT when the inode has no dentry; -EINVAL for NULL; -EPERM
  * for a thread not registered with RCU.
  */

@@ -305,9 +305,10 @@ int ks_dcache_iput_final(struct ks_inode *inode);
 
 /*
  * __dentry_kill() on a locked dentry with count 0, after lock_for_kill().
- * Returns the parent, locked, when this put its count to zero, else NULL.
+ * Returns the parent, locked, when this put its count to zero, else NULL;
+ * @killed says whether @d died (it lives on if found during lock_for_kill).
  */
-static struct ks_dentry *dentry_kill(struct ks_dentry *d)
+static struct ks_dentry *dentry_kill(struct ks_dentry *d, long *killed)
 {
 	struct ks_dcache *dc = d->d_sb;
 	struct ks_inode *inode = d->d_inode;
@@ -328,12 +329,13 @@ static struct ks_dentry *dentry_kill(struct ks_dentry *d)
 			ks_spin_unlock(&inode->i_lock);
 			d_unlock(d);
 			ks_rcu_read_unlock();
-			return NULL;
+			return NULL; /* found again, or killed by someone else */
 		}
 		ks_rcu_read_unlock();
 	}
 
 	d_mark_dead(d);
+	(*killed)++;
 	if ((d->d_flags & (KS_DCACHE_LRU_LIST | KS_DCACHE_SHRINK_LIST)) ==
 	    KS_DCACHE_LRU_LIST)
 		d_lru_del(d);
@@ -396,6 +398,7 @@ static bool retain_dentry(struct ks_dentry *d)
 int ks_dput(struct ks_dentry *d)
 {
 	int r = d_check(d);
+	long n = 0;
 
 	if (r)
 		return r;
@@ -418,7 +421,7 @@ int ks_dput(struct ks_dentry *d)
 			d_unlock(d);
 			break;
 		}
-		d = dentry_kill(d);
+		d = dentry_kill(d, &n);
 	}
 	return 0;
 }
@@ -740,10 +743,8 @@ static long shrink_kill(struct ks_dentry *d)
 	long n = 0;
 
 	/* A parent on another shrink list is killed too; its owner frees it. */
-	while (d) {
-		d = dentry_kill(d);
-		n++;
-	}
+	while (d)
+		d = dentry_kill(d, &n);
 	return n;
 }
 
@@ -829,6 +830,7 @@ int ks_dcache_kill_root(struct ks_dcache *dc);
 int ks_dcache_kill_root(struct ks_dcache *dc)
 {
 	struct ks_dentry *root = dc->root;
+	long n = 0;
 
 	d_lock(root);
 	if (d_count(root) != 1 || !ks_list_empty(&root->d_subdirs)) {
@@ -836,7 +838,7 @@ int ks_dcache_kill_root(struct ks_dcache *dc)
 		return -EBUSY;
 	}
 	d_count_add(root, -1);
-	dentry_kill(root);
+	dentry_kill(root, &n);
 	dc->root = NULL;
 	return 0;
 }
