@@ -578,6 +578,12 @@ static void test_double_put_and_dead(void **state)
 	assert_int_equal(ks_d_add(d, inode, NULL, NULL), -EINVAL);
 	assert_int_equal(ks_igrab(inode), -ENOENT); /* being evicted */
 	assert_int_equal(ks_dcache_destroy(f.dc), -EDEADLK);
+	{
+		struct ks_dcache *other = NULL;
+
+		assert_int_equal(ks_dcache_create(STRAT(state), NULL, &other), -EDEADLK);
+		assert_null(other);
+	}
 	assert_int_equal(ks_rcu_read_unlock(), 0);
 	fs_fini(&f);
 }

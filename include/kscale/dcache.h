@@ -172,9 +172,10 @@ const struct ks_strategy_info *ks_dcache_strategies(size_t *n);
  * @opts:     options (NULL: all defaults).
  * @out:      receives the dcache.
  *
- * Context: a registered RCU thread; may sleep.
+ * Context: a registered RCU thread outside read-side sections; may sleep.
  * Return: 0; -EINVAL for NULL @out or @hash_bits outside 4..24; -ENOENT for
- * an unknown @strategy; -EPERM for a thread not registered with RCU; -ENOMEM; errors of ks_lock_class_get() (-ENOSPC
+ * an unknown @strategy; -EPERM for a thread not registered with RCU;
+ * -EDEADLK inside an RCU read-side section; -ENOMEM; errors of ks_lock_class_get() (-ENOSPC
  * when the lock_stat registry is full) and ks_mem_type_get().
  */
 int ks_dcache_create(const char *strategy, const struct ks_dcache_opts *opts,

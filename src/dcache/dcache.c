@@ -301,8 +301,6 @@ static void dentry_free(struct ks_dentry *d)
 		d_free_rcu(&d->d_rcu); /* unreachable: callers checked registration */
 }
 
-int ks_dcache_iput_final(struct ks_inode *inode);
-
 /*
  * __dentry_kill() on a locked dentry with count 0, after lock_for_kill().
  * Returns the parent, locked, when this put its count to zero, else NULL;
@@ -443,8 +441,6 @@ int ks_dget(struct ks_dentry *d)
 }
 
 /* ---- allocation and instantiation ---------------------------------------- */
-
-int ks_dcache_d_alloc_root(struct ks_dcache *dc, struct ks_dentry **out);
 
 static struct ks_dentry *d_alloc_common(struct ks_dcache *dc, const char *name, size_t len)
 {
@@ -819,14 +815,11 @@ int ks_d_invalidate(struct ks_dentry *d)
 	return 0;
 }
 
-/* Used by ks_dcache_destroy(): the dcache's own reference to its root. */
-long ks_dcache_shrink_root(struct ks_dcache *dc);
 long ks_dcache_shrink_root(struct ks_dcache *dc)
 {
 	return shrink_parent(dc->root);
 }
 
-int ks_dcache_kill_root(struct ks_dcache *dc);
 int ks_dcache_kill_root(struct ks_dcache *dc)
 {
 	struct ks_dentry *root = dc->root;

@@ -213,4 +213,9 @@ static inline void ks_dcache_count(struct ks_dcache *dc, size_t off, int64_t v)
 #define KS_DC_COUNT(dc, field, v) \
 	ks_dcache_count(dc, offsetof(struct ks_dcache_pcpu, field), v)
 
+/* dcache.c, for super.c: the root dentry (d_make_root()) and teardown. */
+int ks_dcache_d_alloc_root(struct ks_dcache *dc, struct ks_dentry **out);
+long ks_dcache_shrink_root(struct ks_dcache *dc);
+int ks_dcache_kill_root(struct ks_dcache *dc);
+
 #endif /* KSCALE_DCACHE_INTERNAL_H */

@@ -217,10 +217,6 @@ int ks_dcache_for_each_inode(struct ks_dcache *dc,
 
 /* ---- the superblock ------------------------------------------------------ */
 
-int ks_dcache_d_alloc_root(struct ks_dcache *dc, struct ks_dentry **out);
-long ks_dcache_shrink_root(struct ks_dcache *dc);
-int ks_dcache_kill_root(struct ks_dcache *dc);
-
 static int get_types(struct ks_dcache *dc)
 {
 	int r;
@@ -319,6 +315,8 @@ int ks_dcache_create(const char *strategy, const struct ks_dcache_opts *opts,
 		return -ENOENT;
 	if (!ks_rcu_thread_registered())
 		return -EPERM;
+	if (ks_rcu_read_depth() > 0)
+		return -EDEADLK; /* an error path waits for a grace period */
 	topo = opts->topo ? opts->topo : ks_topo_default();
 	if (!topo)
 		return -EINVAL;
