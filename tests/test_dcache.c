@@ -8,6 +8,7 @@
 #include <kscale/dcache.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -759,6 +760,130 @@ static void test_lockstat_classes(void **state)
 	fs_fini(&f);
 }
 
+
+/* ---- the procfs hooks: proc_flush_pid() built on the public API ---------- */
+
+/* A "struct pid" with its inode list (pid->inodes under pid->lock). */
+struct fake_pid {
+	pthread_mutex_t lock;
+	struct ks_dcache_link inodes; /* circular, head of the user links */
+	int evicted;
+};
+
+static void pid_evict(struct ks_inode *inode, void *ipriv, void *fs_info)
+{
+	struct fake_pid *pid = ipriv;
+	struct ks_dcache_link *l = ks_inode_user_link(inode);
+
+	if (!pid)
+		return;
+	/* proc_evict_inode(): off the pid's list under pid->lock */
+	pthread_mutex_lock(&pid->lock);
+	l->prev->next = l->next;
+	l->next->prev = l->prev;
+	pid->evicted++;
+	pthread_mutex_unlock(&pid->lock);
+}
+
+static const struct ks_super_operations pid_sops = { .evict_inode = pid_evict };
+
+struct pid_mk {
+	struct fake_pid *pid;
+};
+
+/* proc_pid_make_base_inode(): a pid directory inode joins pid->inodes */
+static int pid_create(void *arg, struct ks_dentry *parent, struct ks_dentry *d)
+{
+	struct fake_pid *pid = ((struct pid_mk *)arg)->pid;
+	struct ks_dcache_link *l;
+	struct ks_inode *inode;
+	int r;
+
+	r = ks_inode_new(ks_d_dcache(parent), KS_S_IFDIR | 0555, pid, &inode);
+	if (r)
+		return r;
+	l = ks_inode_user_link(inode);
+	pthread_mutex_lock(&pid->lock);
+	l->next = pid->inodes.next;
+	l->prev = &pid->inodes;
+	pid->inodes.next->prev = l;
+	pid->inodes.next = l;
+	pthread_mutex_unlock(&pid->lock);
+	r = ks_d_add(d, inode, NULL, NULL);
+	if (r)
+		ks_iput(inode); /* evict unlinks it */
+	return r;
+}
+
+/*
+ * proc_flush_pid() -> proc_invalidate_siblings_dcache(): for every inode on
+ * the pid's list, igrab(), d_find_any_alias(), d_invalidate(), dput(), iput().
+ */
+static void flush_pid(struct fake_pid *pid)
+{
+	for (;;) {
+		struct ks_inode *inode = NULL;
+		struct ks_dentry *d;
+
+		pthread_mutex_lock(&pid->lock);
+		for (struct ks_dcache_link *l = pid->inodes.next; l != &pid->inodes; l = l->next)
+			if (!ks_igrab(ks_inode_from_user_link(l))) {
+				inode = ks_inode_from_user_link(l);
+				break;
+			}
+		pthread_mutex_unlock(&pid->lock);
+		if (!inode)
+			return;
+		if (!ks_d_find_any_alias(inode, &d)) {
+			assert_int_equal(ks_d_invalidate(d), 0);
+			assert_int_equal(ks_dput(d), 0);
+		}
+		assert_int_equal(ks_iput(inode), 0); /* the last: evict unlinks it */
+	}
+}
+
+static void test_flush_pid_via_user_links(void **state)
+{
+	struct ks_dcache_opts o = { 0 };
+	struct fake_pid pid = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct pid_mk pm = { .pid = &pid };
+	struct ks_dentry *root, *tgid, *task, *tid, *d;
+	struct ks_test_env env;
+	struct ks_dcache *dc;
+	struct ks_dcache_stats st;
+
+	pid.inodes.next = pid.inodes.prev = &pid.inodes;
+	ks_test_env_init(&env, ks_test_topologies[1]);
+	o.topo = env.topo;
+	o.locks = env.locks;
+	o.mem = env.mem;
+	o.s_op = &pid_sops;
+	assert_int_equal(ks_dcache_create(STRAT(state), &o, &dc), 0);
+	assert_int_equal(ks_d_root(dc, &root), 0);
+	/* /42 and /42/task/42 are both on pid 42's list, as in fs/proc */
+	assert_int_equal(ks_d_lookup_or_create(root, "42", pid_create, &pm, &tgid), 1);
+	task = get(tgid, "task", KS_S_IFDIR | 0555);
+	assert_int_equal(ks_d_lookup_or_create(task, "42", pid_create, &pm, &tid), 1);
+	assert_int_equal(build(tid, 2, 5), 5 + 25);
+	assert_int_equal(build(tgid, 2, 4), 4 + 16);
+	assert_int_equal(ks_dput(tid), 0);
+	assert_int_equal(ks_dput(task), 0);
+	assert_int_equal(ks_dput(tgid), 0);
+	assert_int_equal(ks_dcache_stats(dc, &st), 0);
+	assert_int_equal(st.dentries, 1 + 1 + 1 + 1 + 30 + 20);
+
+	flush_pid(&pid);
+	assert_int_equal(pid.evicted, 2);
+	assert_ptr_equal(pid.inodes.next, &pid.inodes);
+	assert_int_equal(ks_d_lookup(root, "42", &d), -ENOENT);
+	assert_int_equal(ks_dcache_stats(dc, &st), 0);
+	assert_int_equal(st.dentries, 1);
+	assert_int_equal(st.inodes, 1);
+	assert_int_equal(ks_dput(root), 0);
+	assert_int_equal(ks_dcache_destroy(dc), 0);
+	ks_test_env_fini(&env);
+}
+
 #define T(fn)                                                \
 	cmocka_unit_test_prestate(fn, (void *)"global"),     \
 	cmocka_unit_test_prestate(fn, (void *)"dlock")
@@ -779,6 +904,7 @@ int main(void)
 		T(test_inode_list_walk),
 		T(test_enomem_everywhere),
 		T(test_lockstat_classes),
+		T(test_flush_pid_via_user_links),
 	};
 	int r;
 
