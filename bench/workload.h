@@ -26,6 +26,12 @@ struct kb_param_def {
 	const char *def;  /* default value, as text */
 	const char *help; /* one line */
 };
+/*
+ * A parameter whose default is a number (u64 with suffix, or a decimal)
+ * accepts only numbers: kscale-bench rejects "--param n=abc" as bad input
+ * before running anything. Values never contain ',' (it separates a sweep)
+ * or ';' (it separates parameters in a suite entry).
+ */
 
 /** What the runner hands to a workload for one cell. */
 struct kb_cell {
@@ -37,6 +43,14 @@ struct kb_cell {
 	struct ks_mem *mem;        /* likewise */
 	/* private to the runner: the parameter values of this cell */
 	const void *params;
+	/*
+	 * Set by the runner before it calls report(): the sum of what op()
+	 * returned on every thread, warm-up included. The cell lives from
+	 * setup to teardown, so a workload may keep the pointer setup gets
+	 * and check in report() that its structure holds exactly the
+	 * operations the runner counted.
+	 */
+	uint64_t ops_done;
 };
 
 /**
@@ -74,6 +88,10 @@ struct kb_series {
 	double *t_s;   /* seconds since the measurement started */
 	double *value;
 };
+/*
+ * report() gets up to max_series zeroed series: it sets name and unit of the
+ * first *nr_series and adds points; the runner frees the arrays afterwards.
+ */
 /** kb_series_add() - append a point (grows the arrays). Return 0 or -ENOMEM. */
 int kb_series_add(struct kb_series *s, double t_s, double value);
 
@@ -121,7 +139,13 @@ struct kb_workload {
 	const struct kb_suite_entry *suite;
 };
 
-/** One line of the suite: a workload run with these settings. */
+/*
+ * One line of the suite: a workload run with these settings. A workload's
+ * `suite` array ends with an entry whose `strategies` is NULL ({ 0 }).
+ * Thread counts above the topology's CPUs are dropped (an entry with none
+ * left is skipped); a duration_s of 0 means 5 s; the warm-up is a fifth of
+ * the duration, at most 1 s; --duration-scale scales both.
+ */
 struct kb_suite_entry {
 	const char *strategies; /* "all" or "a,b" */
 	const char *threads;    /* "1,2" */
