@@ -32,12 +32,12 @@ static void evict_hook(struct ks_inode *inode, void *ipriv, void *fs_info)
 	(void)ipriv;
 }
 
-static const struct ks_super_operations sops = { .evict_inode = evict_hook };
+static const struct ks_super_operations sops = {.evict_inode = evict_hook};
 
 static void fs_init_opts(struct fs *f, const char *strategy, const char *topo,
 			 unsigned int hash_bits)
 {
-	struct ks_dcache_opts o = { 0 };
+	struct ks_dcache_opts o = {0};
 
 	memset(f, 0, sizeof(*f));
 	ks_test_env_init(&f->env, topo);
@@ -104,7 +104,7 @@ static int mk_create(void *arg, struct ks_dentry *parent, struct ks_dentry *d)
 
 static struct ks_dentry *get(struct ks_dentry *parent, const char *name, unsigned int mode)
 {
-	struct mk m = { .mode = mode };
+	struct mk m = {.mode = mode};
 	struct ks_dentry *d = NULL;
 
 	assert_true(ks_d_lookup_or_create(parent, name, mk_create, &m, &d) >= 0);
@@ -115,7 +115,7 @@ static struct ks_dentry *get(struct ks_dentry *parent, const char *name, unsigne
 
 static void test_strategies_and_bad_create(void **state)
 {
-	struct ks_dcache_opts o = { 0 };
+	struct ks_dcache_opts o = {0};
 	struct ks_dcache *dc = NULL;
 	struct ks_test_env env;
 	const struct ks_strategy_info *s;
@@ -159,7 +159,7 @@ static void test_lookup_create_and_account(void **state)
 	for (size_t t = 0; t < ks_test_nr_topologies; t++) {
 		struct ks_dentry *a, *a2, *b;
 		struct ks_dcache_stats st;
-		struct mk m = { .mode = KS_S_IFREG | 0444 };
+		struct mk m = {.mode = KS_S_IFREG | 0444};
 		struct fs f;
 
 		fs_init_opts(&f, STRAT(state), ks_test_topologies[t], 0);
@@ -209,7 +209,7 @@ static void test_bad_names_and_args(void **state)
 	char longname[KS_NAME_MAX + 2];
 	struct ks_dentry *d;
 	struct ks_inode *inode;
-	struct mk m = { .mode = KS_S_IFREG };
+	struct mk m = {.mode = KS_S_IFREG};
 	struct fs f;
 
 	fs_init(&f, STRAT(state));
@@ -223,8 +223,7 @@ static void test_bad_names_and_args(void **state)
 	assert_int_equal(ks_d_lookup(f.root, "a", NULL), -EINVAL);
 	assert_int_equal(ks_d_lookup(NULL, "a", &d), -EINVAL);
 	assert_int_equal(ks_d_lookup(f.root, longname, &d), -ENAMETOOLONG);
-	assert_int_equal(ks_d_lookup_or_create(f.root, longname, mk_create, &m, &d),
-			 -ENAMETOOLONG);
+	assert_int_equal(ks_d_lookup_or_create(f.root, longname, mk_create, &m, &d), -ENAMETOOLONG);
 	assert_int_equal(ks_d_lookup_or_create(f.root, "a/", mk_create, &m, &d), -EINVAL);
 	assert_int_equal(ks_d_lookup_or_create(f.root, "a", NULL, &m, &d), -EINVAL);
 	assert_int_equal(ks_d_alloc(f.root, "", &d), -EINVAL);
@@ -281,16 +280,16 @@ static void test_hash_collisions(void **state)
 	/* the same names under three parents, short and external (> 40) */
 	for (p = 0; p < 3; p++)
 		for (i = 0; i < 200; i++) {
-			snprintf(name, sizeof(name), i % 2 ? "n%d" :
-				 "a-name-longer-than-the-inline-forty-bytes-%d", i);
+			snprintf(name, sizeof(name),
+				 i % 2 ? "n%d" : "a-name-longer-than-the-inline-forty-bytes-%d", i);
 			d = get(dirs[p], name, KS_S_IFREG);
 			assert_int_equal(ks_dput(d), 0);
 		}
 	assert_int_equal(stats(&f).dentries, 1 + 3 + 600);
 	for (p = 0; p < 3; p++)
 		for (i = 0; i < 200; i++) {
-			snprintf(name, sizeof(name), i % 2 ? "n%d" :
-				 "a-name-longer-than-the-inline-forty-bytes-%d", i);
+			snprintf(name, sizeof(name),
+				 i % 2 ? "n%d" : "a-name-longer-than-the-inline-forty-bytes-%d", i);
 			assert_int_equal(ks_d_lookup(dirs[p], name, &d), 0);
 			assert_ptr_equal(ks_d_parent(d), dirs[p]);
 			assert_string_equal(ks_d_name(d), name);
@@ -305,8 +304,8 @@ static void test_hash_collisions(void **state)
 /* ---- revalidation and d_delete ------------------------------------------ */
 
 struct rv {
-	int valid;      /* what d_revalidate answers */
-	int echild;     /* answer -ECHILD under RCU */
+	int valid;  /* what d_revalidate answers */
+	int echild; /* answer -ECHILD under RCU */
 	int rcu_calls, ref_calls, releases, deletes;
 	int kill_at_zero;
 };
@@ -346,8 +345,8 @@ static const struct ks_dentry_operations rv_ops = {
 
 static void test_revalidate_failure_relookup(void **state)
 {
-	struct rv v = { .valid = 1 };
-	struct mk m = { .mode = KS_S_IFREG, .ops = &rv_ops, .priv = &v };
+	struct rv v = {.valid = 1};
+	struct mk m = {.mode = KS_S_IFREG, .ops = &rv_ops, .priv = &v};
 	struct ks_dentry *d, *d2;
 	uint64_t ino;
 	struct fs f;
@@ -495,7 +494,7 @@ static void test_lru_per_node(void **state)
 	for (size_t t = 0; t < ks_test_nr_topologies; t++) {
 		struct fs f;
 		int nodes, cpus, node;
-		long expect[64] = { 0 };
+		long expect[64] = {0};
 		char name[32];
 
 		fs_init_opts(&f, STRAT(state), ks_test_topologies[t], 0);
@@ -543,8 +542,8 @@ static void test_lru_per_node(void **state)
 
 static void test_double_put_and_dead(void **state)
 {
-	struct rv v = { .valid = 1, .kill_at_zero = 1 };
-	struct mk m = { .mode = KS_S_IFDIR, .ops = &rv_ops, .priv = &v };
+	struct rv v = {.valid = 1, .kill_at_zero = 1};
+	struct mk m = {.mode = KS_S_IFDIR, .ops = &rv_ops, .priv = &v};
 	struct ks_dentry *d, *x;
 	struct ks_inode *inode;
 	struct fs f;
@@ -623,7 +622,7 @@ static void test_destroy_busy_and_alias(void **state)
 
 struct walk {
 	long n;
-	uint64_t xor;
+	uint64_t xor ;
 	int stop_at;
 };
 
@@ -639,7 +638,7 @@ static int walk_fn(struct ks_inode *inode, void *arg)
 static void test_inode_list_walk(void **state)
 {
 	for (size_t t = 0; t < ks_test_nr_topologies; t++) {
-		struct walk w = { 0 };
+		struct walk w = {0};
 		uint64_t xor = ks_inode_ino(NULL);
 		struct ks_dentry *d;
 		char name[16];
@@ -689,9 +688,8 @@ static void test_enomem_everywhere(void **state)
 
 	ks_test_env_init(&env, ks_test_topologies[2]);
 	for (uint64_t nth = 1; successes < 2 && nth < 200; nth++) {
-		struct ks_dcache_opts o = { .topo = env.topo, .locks = env.locks,
-					    .mem = env.mem };
-		struct mk m = { .mode = KS_S_IFDIR | 0555 };
+		struct ks_dcache_opts o = {.topo = env.topo, .locks = env.locks, .mem = env.mem};
+		struct mk m = {.mode = KS_S_IFDIR | 0555};
 		struct ks_dcache *dc = NULL;
 		struct ks_dentry *root, *d, *e;
 		char longname[80];
@@ -747,8 +745,9 @@ static void test_lockstat_classes(void **state)
 	for (size_t i = 0; i < n; i++) {
 		if (!strcmp(cls[i].name, "s_inode_list_lock")) {
 			seen_list = true;
-			assert_int_equal(cls[i].scope, !strcmp(STRAT(state), "global") ?
-					 KS_LOCK_GLOBAL : KS_LOCK_PERCPU);
+			assert_int_equal(cls[i].scope, !strcmp(STRAT(state), "global")
+							       ? KS_LOCK_GLOBAL
+							       : KS_LOCK_PERCPU);
 			if (ks_lockstat_enabled())
 				assert_true(cls[i].acquisitions >= 3); /* root, x add+del, y */
 		}
@@ -759,7 +758,6 @@ static void test_lockstat_classes(void **state)
 	assert_true(seen_list && seen_d && seen_lru && seen_hash);
 	fs_fini(&f);
 }
-
 
 /* ---- the procfs hooks: proc_flush_pid() built on the public API ---------- */
 
@@ -785,7 +783,7 @@ static void pid_evict(struct ks_inode *inode, void *ipriv, void *fs_info)
 	pthread_mutex_unlock(&pid->lock);
 }
 
-static const struct ks_super_operations pid_sops = { .evict_inode = pid_evict };
+static const struct ks_super_operations pid_sops = {.evict_inode = pid_evict};
 
 struct pid_mk {
 	struct fake_pid *pid;
@@ -844,9 +842,9 @@ static void flush_pid(struct fake_pid *pid)
 
 static void test_flush_pid_via_user_links(void **state)
 {
-	struct ks_dcache_opts o = { 0 };
-	struct fake_pid pid = { .lock = PTHREAD_MUTEX_INITIALIZER };
-	struct pid_mk pm = { .pid = &pid };
+	struct ks_dcache_opts o = {0};
+	struct fake_pid pid = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct pid_mk pm = {.pid = &pid};
 	struct ks_dentry *root, *tgid, *task, *tid, *d;
 	struct ks_test_env env;
 	struct ks_dcache *dc;
@@ -884,9 +882,9 @@ static void test_flush_pid_via_user_links(void **state)
 	ks_test_env_fini(&env);
 }
 
-#define T(fn)                                                \
-	cmocka_unit_test_prestate(fn, (void *)"global"),     \
-	cmocka_unit_test_prestate(fn, (void *)"dlock")
+#define T(fn)                                                                                      \
+	cmocka_unit_test_prestate(fn, (void *)"global"),                                           \
+		cmocka_unit_test_prestate(fn, (void *)"dlock")
 
 int main(void)
 {

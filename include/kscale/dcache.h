@@ -128,7 +128,8 @@ struct ks_dcache_opts {
  * @dentries_unused: of those, on the LRU with no reference (nr_unused).
  * @inodes:          inodes on the superblock's inode list.
  * @bytes:           our live bytes in the dcache's ks_mem types (objects
- *                   waiting for a grace period included).
+ *                   waiting for a grace period included; the types are
+ *                   shared by every dcache of one ks_mem domain).
  * @kernel_bytes:    what @dentries and @inodes occupy in the kernel's slabs
  *                   (KS_KERNEL_DENTRY_SIZE and KS_KERNEL_PROC_INODE_SIZE).
  * @dentry_size:     sizeof our dentry; @inode_size likewise.
@@ -246,8 +247,8 @@ long ks_dcache_prune(struct ks_dcache *dc, int node, unsigned long nr_to_scan);
  * Context: a registered RCU thread. Return: 0 after a full walk; @fn's
  * nonzero return; -EINVAL for NULL @dc or @fn.
  */
-int ks_dcache_for_each_inode(struct ks_dcache *dc,
-			     int (*fn)(struct ks_inode *inode, void *arg), void *arg);
+int ks_dcache_for_each_inode(struct ks_dcache *dc, int (*fn)(struct ks_inode *inode, void *arg),
+			     void *arg);
 
 /* ---- dentries ---------------------------------------------------------- */
 
@@ -303,8 +304,7 @@ int ks_d_lookup(struct ks_dentry *parent, const char *name, struct ks_dentry **o
  * unhashed; it allocates an inode (ks_inode_new()) and calls ks_d_add(), or
  * returns a negative errno (the dentry is then put, and that errno returned).
  */
-typedef int (*ks_d_create_fn)(void *arg, struct ks_dentry *parent,
-			      struct ks_dentry *dentry);
+typedef int (*ks_d_create_fn)(void *arg, struct ks_dentry *parent, struct ks_dentry *dentry);
 
 /**
  * ks_d_lookup_or_create() - look a name up, instantiating it on a miss:
@@ -325,8 +325,8 @@ typedef int (*ks_d_create_fn)(void *arg, struct ks_dentry *parent,
  * -ENOMEM; -ENOTDIR when @parent's inode is not a directory; the callback's
  * negative errno; -EIO when it returned 0 without calling ks_d_add().
  */
-int ks_d_lookup_or_create(struct ks_dentry *parent, const char *name,
-			  ks_d_create_fn create, void *arg, struct ks_dentry **out);
+int ks_d_lookup_or_create(struct ks_dentry *parent, const char *name, ks_d_create_fn create,
+			  void *arg, struct ks_dentry **out);
 
 /**
  * ks_d_alloc() - a new negative, unhashed child of @parent with one
@@ -413,8 +413,7 @@ struct ks_dcache *ks_d_dcache(const struct ks_dentry *dentry);
  * Return: 0; -EINVAL for NULL @dc or @out or a @mode without a file type;
  * -EPERM for a thread not registered with RCU; -ENOMEM.
  */
-int ks_inode_new(struct ks_dcache *dc, unsigned int mode, void *ipriv,
-		 struct ks_inode **out);
+int ks_inode_new(struct ks_dcache *dc, unsigned int mode, void *ipriv, struct ks_inode **out);
 
 /**
  * ks_igrab() - take a reference unless the inode is being evicted (igrab()).

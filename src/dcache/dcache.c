@@ -55,9 +55,8 @@ static bool lockref_cmpxchg(struct ks_dentry *d, int delta, int min)
 
 		if (c < min)
 			return false;
-		if (__atomic_compare_exchange_n(&d->d_lockref, &old,
-						lr_with_count(old, c + delta), false,
-						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		if (__atomic_compare_exchange_n(&d->d_lockref, &old, lr_with_count(old, c + delta),
+						false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 			return true;
 		if (!--retry)
 			break;
@@ -94,8 +93,7 @@ static inline int d_count(const struct ks_dentry *d)
 
 static inline void d_count_add(struct ks_dentry *d, int delta)
 {
-	__atomic_fetch_add(&d->d_lockref, (uint64_t)(int64_t)delta << LR_SHIFT,
-			   __ATOMIC_RELAXED);
+	__atomic_fetch_add(&d->d_lockref, (uint64_t)(int64_t)delta << LR_SHIFT, __ATOMIC_RELAXED);
 }
 
 static inline void d_mark_dead(struct ks_dentry *d)
@@ -133,8 +131,7 @@ static inline bool d_is_dir(const struct ks_dentry *d)
 }
 
 /* full_name_hash() salted with the parent, as the kernel salts it. */
-static uint32_t d_name_hash(const struct ks_dentry *parent, const char *name,
-			    size_t len)
+static uint32_t d_name_hash(const struct ks_dentry *parent, const char *name, size_t len)
 {
 	uint64_t h = (uint64_t)(uintptr_t)parent * 0x9e3779b97f4a7c15ull;
 	size_t i;
@@ -181,8 +178,8 @@ static int d_check_name(const char *name, size_t *len)
 }
 
 /* A parent the caller holds, a valid name, somewhere to put the result. */
-static int d_check_args(const struct ks_dentry *parent, const char *name,
-			struct ks_dentry **out, size_t *len)
+static int d_check_args(const struct ks_dentry *parent, const char *name, struct ks_dentry **out,
+			size_t *len)
 {
 	int r = d_check(parent);
 
@@ -334,8 +331,7 @@ static struct ks_dentry *dentry_kill(struct ks_dentry *d, long *killed)
 
 	d_mark_dead(d);
 	(*killed)++;
-	if ((d->d_flags & (KS_DCACHE_LRU_LIST | KS_DCACHE_SHRINK_LIST)) ==
-	    KS_DCACHE_LRU_LIST)
+	if ((d->d_flags & (KS_DCACHE_LRU_LIST | KS_DCACHE_SHRINK_LIST)) == KS_DCACHE_LRU_LIST)
 		d_lru_del(d);
 	d_drop(d);
 	/* dentry_unlink_inode(): the alias goes under i_lock and d_lock. */
@@ -513,8 +509,8 @@ int ks_d_alloc(struct ks_dentry *parent, const char *name, struct ks_dentry **ou
 	return 0;
 }
 
-int ks_d_add(struct ks_dentry *d, struct ks_inode *inode,
-	     const struct ks_dentry_operations *ops, void *priv)
+int ks_d_add(struct ks_dentry *d, struct ks_inode *inode, const struct ks_dentry_operations *ops,
+	     void *priv)
 {
 	struct ks_hash_bucket *b;
 	int r = d_check(d);
@@ -614,8 +610,8 @@ int ks_d_lookup(struct ks_dentry *parent, const char *name, struct ks_dentry **o
 	return 0;
 }
 
-int ks_d_lookup_or_create(struct ks_dentry *parent, const char *name,
-			  ks_d_create_fn create, void *arg, struct ks_dentry **out)
+int ks_d_lookup_or_create(struct ks_dentry *parent, const char *name, ks_d_create_fn create,
+			  void *arg, struct ks_dentry **out)
 {
 	struct ks_inode *dir;
 	struct ks_dentry *d;
@@ -775,7 +771,7 @@ static long shrink_parent(struct ks_dentry *parent)
 	long total = 0;
 
 	for (;;) {
-		struct select_data data = { .start = parent };
+		struct select_data data = {.start = parent};
 
 		ks_list_init(&data.dispose);
 		d_walk(parent, &data);

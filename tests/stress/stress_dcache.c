@@ -53,7 +53,7 @@ static int st_revalidate(struct ks_dentry *d, unsigned int flags, void *priv)
 	return __atomic_load_n(&g_shared->gen[dir], __ATOMIC_RELAXED) == gen;
 }
 
-static const struct ks_dentry_operations file_ops = { .d_revalidate = st_revalidate };
+static const struct ks_dentry_operations file_ops = {.d_revalidate = st_revalidate};
 
 /* net/-like entries: never kept */
 static int always_delete(const struct ks_dentry *d, void *priv)
@@ -61,7 +61,7 @@ static int always_delete(const struct ks_dentry *d, void *priv)
 	return 1;
 }
 
-static const struct ks_dentry_operations volatile_ops = { .d_delete = always_delete };
+static const struct ks_dentry_operations volatile_ops = {.d_delete = always_delete};
 
 struct mk {
 	unsigned int mode;
@@ -92,8 +92,7 @@ static uint64_t rnd(uint64_t *x)
 	return *x;
 }
 
-static bool check(struct shared *s, struct ks_dentry *d, struct ks_dentry *parent,
-		  const char *name)
+static bool check(struct shared *s, struct ks_dentry *d, struct ks_dentry *parent, const char *name)
 {
 	if (ks_d_count(d) <= 0 || !ks_d_inode(d) || ks_d_parent(d) != parent ||
 	    strcmp(ks_d_name(d), name)) {
@@ -120,8 +119,8 @@ static int count_fn(struct ks_inode *inode, void *arg)
 
 static void walk_once(struct shared *s, uint64_t *x)
 {
-	struct mk dir = { .mode = KS_S_IFDIR | 0555 };
-	struct mk file = { .mode = KS_S_IFREG | 0444, .ops = &file_ops };
+	struct mk dir = {.mode = KS_S_IFDIR | 0555};
+	struct mk file = {.mode = KS_S_IFREG | 0444, .ops = &file_ops};
 	struct ks_dentry *p, *fd, *f;
 	char pn[16], fn[16];
 	int i = rnd(x) % NR_DIRS, j = rnd(x) % NR_FILES;
@@ -148,7 +147,7 @@ static void walk_once(struct shared *s, uint64_t *x)
 	}
 	/* an entry killed at every last put, recreated by racing walkers */
 	if (!(rnd(x) & 7)) {
-		struct mk v = { .mode = KS_S_IFREG, .ops = &volatile_ops };
+		struct mk v = {.mode = KS_S_IFREG, .ops = &volatile_ops};
 
 		if (ks_d_lookup_or_create(fd, "net", mk_create, &v, &f) < 0)
 			goto bad_fd;
@@ -204,7 +203,7 @@ static void *run(void *arg)
 			break;
 		}
 		case VOLATILE: {
-			struct mk m = { .mode = KS_S_IFREG, .ops = &volatile_ops };
+			struct mk m = {.mode = KS_S_IFREG, .ops = &volatile_ops};
 			struct ks_dentry *d;
 
 			if (ks_d_lookup_or_create(s->root, "net", mk_create, &m, &d) >= 0) {
@@ -246,7 +245,7 @@ static void stress(void **state)
 	const char *strategy = *state;
 	int nr = ks_test_stress_threads();
 	double secs = ks_test_stress_seconds();
-	struct ks_dcache_opts o = { 0 };
+	struct ks_dcache_opts o = {0};
 	struct ks_dcache_stats st;
 	struct thr *t;
 	struct shared s;
@@ -285,10 +284,10 @@ static void stress(void **state)
 	assert_int_equal(ks_dcache_stats(s.dc, &st), 0);
 	assert_int_equal((int64_t)(st.inode_allocs - st.evictions), st.inodes);
 	print_message("%s: %ld walks, %ld invalidations, %llu revalidation failures, "
-		      "%ld churned inodes, %llu dentries killed, %lld live\n", strategy,
-		      s.walks, s.invalidations, (unsigned long long)st.revalidate_failures,
-		      s.churned, (unsigned long long)st.dentries_killed,
-		      (long long)st.dentries);
+		      "%ld churned inodes, %llu dentries killed, %lld live\n",
+		      strategy, s.walks, s.invalidations,
+		      (unsigned long long)st.revalidate_failures, s.churned,
+		      (unsigned long long)st.dentries_killed, (long long)st.dentries);
 	assert_true(st.revalidate_failures > 0);
 	assert_true(ks_shrink_dcache_parent(s.root) >= 0);
 	assert_int_equal(ks_dcache_stats(s.dc, &st), 0);
