@@ -28,8 +28,10 @@ struct shared {
 	struct ks_dentry *root;
 	int stop;
 	unsigned int gen[NR_DIRS]; /* bumped when a dir's entries go stale */
-	long walks, invalidations, churned, bad;
+	long walks, invalidations, churned, bad, iterations;
 	int nr_cpus;
+	/* inodes alive throughout: every iteration must see each exactly once */
+	struct ks_inode *stable[32];
 };
 
 static struct shared *g_shared; /* for the d_op callbacks */
@@ -111,9 +113,20 @@ struct thr {
 
 enum { WALKER, KILLER, VOLATILE, CHURN, PRUNER, ITERATOR, NR_ROLES };
 
+struct iter {
+	struct shared *s;
+	long n;
+	int seen[32];
+};
+
 static int count_fn(struct ks_inode *inode, void *arg)
 {
-	(*(long *)arg)++;
+	struct iter *it = arg;
+
+	it->n++;
+	for (int i = 0; i < 32; i++)
+		if (it->s->stable[i] == inode)
+			it->seen[i]++;
 	return ks_inode_ino(inode) ? 0 : -1;
 }
 
@@ -227,10 +240,14 @@ static void *run(void *arg)
 			walk_once(s, &x);
 			break;
 		case ITERATOR: {
-			long n = 0;
+			struct iter it = {.s = s};
 
-			if (ks_dcache_for_each_inode(s->dc, count_fn, &n) || n < 1)
+			if (ks_dcache_for_each_inode(s->dc, count_fn, &it) || it.n < 33)
 				__atomic_fetch_add(&s->bad, 1, __ATOMIC_RELAXED);
+			for (int i = 0; i < 32; i++)
+				if (it.seen[i] != 1)
+					__atomic_fetch_add(&s->bad, 1, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&s->iterations, 1, __ATOMIC_RELAXED);
 			walk_once(s, &x);
 			break;
 		}
@@ -263,6 +280,11 @@ static void stress(void **state)
 	o.hash_bits = 6; /* long chains: lookups race with unlinks */
 	assert_int_equal(ks_dcache_create(strategy, &o, &s.dc), 0);
 	assert_int_equal(ks_d_root(s.dc, &s.root), 0);
+	for (int i = 0; i < 32; i++) {
+		ks_cpu_set_current(i * 2 % s.nr_cpus); /* spread over the dlock lists */
+		assert_int_equal(ks_inode_new(s.dc, KS_S_IFREG, NULL, &s.stable[i]), 0);
+	}
+	ks_cpu_set_current(-1);
 	t = calloc(nr, sizeof(*t));
 	assert_non_null(t);
 	for (int i = 0; i < nr; i++) {
@@ -281,12 +303,15 @@ static void stress(void **state)
 
 	assert_int_equal(s.bad, 0);
 	assert_true(s.walks > 0);
+	assert_true(s.iterations > 0);
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(ks_iput(s.stable[i]), 0);
 	assert_int_equal(ks_dcache_stats(s.dc, &st), 0);
 	assert_int_equal((int64_t)(st.inode_allocs - st.evictions), st.inodes);
 	print_message("%s: %ld walks, %ld invalidations, %llu revalidation failures, "
-		      "%ld churned inodes, %llu dentries killed, %lld live\n",
+		      "%ld churned inodes, %ld inode list walks, %llu dentries killed, %lld live\n",
 		      strategy, s.walks, s.invalidations,
-		      (unsigned long long)st.revalidate_failures, s.churned,
+		      (unsigned long long)st.revalidate_failures, s.churned, s.iterations,
 		      (unsigned long long)st.dentries_killed, (long long)st.dentries);
 	assert_true(st.revalidate_failures > 0);
 	assert_true(ks_shrink_dcache_parent(s.root) >= 0);
