@@ -15,7 +15,8 @@
  * dentry and lives exactly as long as it (drop_inode is generic_delete_inode:
  * when its dentry is killed, the inode is evicted at once). Every object is
  * allocated through ks_mem (types "dentry", "dentry_name", "proc_inode",
- * "dcache_hash", "list_lru", "inode_list", "dcache"), and dentries and inodes
+ * "dcache_hash", "list_lru", "inode_list", "dcache"; the `dlock` list heads
+ * and the per-CPU counters come from ks_percpu, unaccounted), and dentries and inodes
  * are freed after an RCU grace period, as the kernel's dentry_free() and
  * i_callback() do. The kernel's sizes for the same objects (measured with
  * /proc/slabinfo on Linux 6.18.44) are KS_KERNEL_DENTRY_SIZE and
@@ -38,7 +39,8 @@
  * ks_rcu_register_thread(); the functions that may free objects
  * (ks_dput(), ks_iput(), ks_d_invalidate(), ks_shrink_dcache_parent(),
  * ks_dcache_prune()) may be called inside an RCU read-side section (frees
- * are deferred with ks_call_rcu()); ks_dcache_destroy() may not.
+ * are deferred with ks_call_rcu()); ks_dcache_create() and
+ * ks_dcache_destroy() may not.
  */
 #ifndef KSCALE_DCACHE_H
 #define KSCALE_DCACHE_H
