@@ -25,6 +25,7 @@ enum {
 	OPT_PLOT,
 	OPT_FORMAT,
 	OPT_DURATION_SCALE,
+	OPT_WORKLOAD,
 };
 
 static const struct option options[] = {
@@ -40,6 +41,7 @@ static const struct option options[] = {
 	{"plot", required_argument, NULL, OPT_PLOT},
 	{"format", required_argument, NULL, OPT_FORMAT},
 	{"duration-scale", required_argument, NULL, OPT_DURATION_SCALE},
+	{"workload", required_argument, NULL, OPT_WORKLOAD},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -164,6 +166,13 @@ static int cli_parse(int argc, char **argv, bool suite, struct kb_run_opts *o, s
 				ret = kb_errf(e, -EINVAL,
 					      "--duration-scale '%s': expected a number > 0",
 					      optarg);
+			break;
+		case OPT_WORKLOAD:
+			if (!suite)
+				return kb_errf(e, -EINVAL,
+					       "--workload is for suite; run takes the workload as its operand");
+			o->workload = optarg;
+			ret = kb_suite_workloads_check(optarg, e);
 			break;
 		case 'h':
 			o->help = true;

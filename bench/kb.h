@@ -136,6 +136,7 @@ struct kb_plan_cell {
 	const struct kb_workload *w;
 	const char *strategy;
 	int threads;
+	int group;    /* which kb_plan_add() call made it */
 	size_t combo; /* index of the parameter combination in its sweep */
 	struct kb_param_values pv;
 	double duration_s;
@@ -149,6 +150,7 @@ struct kb_plan {
 	int repeat;
 	struct kb_plan_cell *cells;
 	size_t nr_cells, cap;
+	int nr_groups;
 };
 
 /* What `run` and `suite` ask the planner for: one workload's part. */
@@ -248,6 +250,8 @@ struct kb_result {
 	double linear;	   /* NaN when no 1-thread cell */
 	double fairness_pct;
 	uint64_t fairness_min, fairness_max;
+	double cpu_ns_per_op;	/* CPU time of the measuring threads per op */
+	double cpu_utilization; /* their CPU time / (threads x elapsed): < 1 on a busy machine */
 	double lock_acq_per_op; /* locks of scope global, summed */
 	double lock_contentions_per_op;
 	double lock_bounces_per_op;
@@ -256,20 +260,20 @@ struct kb_result {
 
 /* ---- runner (runner.c) ----------------------------------------------------- */
 
-/* Called before each cell when progress is shown (isatty(2)). */
-typedef void (*kb_progress_fn)(void *arg, size_t idx, size_t n, const struct kb_plan_cell *c,
+/* Called before each measurement (step of steps) when progress is shown (isatty(2)). */
+typedef void (*kb_progress_fn)(void *arg, size_t step, size_t steps, const struct kb_plan_cell *c,
 			       int repeat, int nr_repeats);
 
 /*
- * kb_run_cell() - measure one cell `p->repeat` times into @r (zeroed by the
- * caller). A failure of the cell itself (setup, thread_init, op, report,
- * leaked objects) is not an error of this function: it sets r->err and
- * r->errmsg and returns 0. Return: 0, or -ENOMEM when the runner itself
- * could not allocate.
+ * kb_run_plan() - measure every cell of @p `p->repeat` times into @out
+ * (p->nr_cells results, zeroed by the caller, in plan order), then derive
+ * the figures. Execution order: repeats outermost, then, within a plan_add
+ * group and parameter combination, thread counts, then strategies. A failure
+ * of a cell itself (setup, thread_init, op, report, leaked objects) is not an
+ * error of this function: it sets that result's err and errmsg, and the
+ * cell's later repeats are skipped.
+ * Return: 0, or -ENOMEM when the runner itself could not allocate.
  */
-int kb_run_cell(const struct kb_plan *p, const struct kb_plan_cell *c, struct kb_result *r,
-		kb_progress_fn progress, void *parg, size_t idx);
-/* kb_run_plan() - every cell in @p in order, into @out (p->nr_cells, zeroed). */
 int kb_run_plan(const struct kb_plan *p, struct kb_result *out, kb_progress_fn progress,
 		void *parg);
 void kb_result_fini(struct kb_result *r);
@@ -392,6 +396,7 @@ struct kb_run_opts {
 	const char *json, *csv, *plot;
 	enum kb_format format;
 	double duration_scale; /* suite */
+	/* run: the operand; suite: NULL for all, or --workload "a,b" */
 	bool help;
 };
 
@@ -402,6 +407,12 @@ struct kb_run_opts {
  * Return: 0, or -EINVAL with @e filled.
  */
 int kb_cli_parse(int argc, char **argv, bool suite, struct kb_run_opts *o, struct kb_err *e);
+
+/*
+ * kb_suite_workloads_check() - every name of the comma-separated @list is a
+ * registered workload. Return: 0, or -EINVAL with @e filled.
+ */
+int kb_suite_workloads_check(const char *list, struct kb_err *e);
 
 /*
  * The output files of one command, opened (as temporary files) before
@@ -439,8 +450,8 @@ int kb_execute(struct kb_plan *plan, const struct kb_run_opts *o, struct kb_repo
 	       kb_present_fn present, void *arg);
 
 /* kb_progress_stderr() - the progress line, for kb_run_plan() (isatty(2) only). */
-void kb_progress_stderr(void *arg, size_t idx, size_t n, const struct kb_plan_cell *c, int repeat,
-			int nr_repeats);
+void kb_progress_stderr(void *arg, size_t step, size_t steps, const struct kb_plan_cell *c,
+			int repeat, int nr_repeats);
 /* kb_progress_done() - erase the progress line. */
 void kb_progress_done(void);
 

@@ -12,12 +12,74 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "kb.h"
+
+/*
+ * The temporary files not yet committed, so that Ctrl-C during a long run
+ * removes them (unlink() is async-signal-safe) instead of leaving
+ * ".r.json.XXXXXX" behind. Touched only by the main thread and its handler.
+ */
+static char *volatile pending[16];
+
+static void pending_signal(int sig)
+{
+	for (size_t i = 0; i < KS_ARRAY_SIZE(pending); i++)
+		if (pending[i])
+			unlink(pending[i]);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void pending_add(char *tmp)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	static bool installed;
+
+	if (!installed) {
+		struct sigaction sa = {.sa_handler = pending_signal};
+
+		sigemptyset(&sa.sa_mask);
+		for (size_t i = 0; i < KS_ARRAY_SIZE(sigs); i++)
+			sigaction(sigs[i], &sa, NULL);
+		installed = true;
+	}
+	for (size_t i = 0; i < KS_ARRAY_SIZE(pending); i++) {
+		if (!pending[i]) {
+			pending[i] = tmp;
+			return;
+		}
+	}
+}
+
+static void pending_del(const char *tmp)
+{
+	for (size_t i = 0; tmp && i < KS_ARRAY_SIZE(pending); i++)
+		if (pending[i] == tmp)
+			pending[i] = NULL;
+}
+
+/*
+ * Whether @path may be replaced by renaming a temporary file over it: only a
+ * regular file or a new name. Renaming over a symlink would replace the link
+ * (over /dev/stdout, the system's), and a device or a pipe is not a file to
+ * replace: those are written in place.
+ */
+static bool replaceable(const char *path)
+{
+	struct stat st;
+
+	if (!strncmp(path, "/dev/", 5) || !strncmp(path, "/proc/", 6))
+		return false;
+	if (lstat(path, &st))
+		return errno == ENOENT;
+	return S_ISREG(st.st_mode);
+}
 
 int kb_out_open(struct kb_out *o, const char *path, struct kb_err *e)
 {
@@ -42,8 +104,8 @@ int kb_out_open(struct kb_out *o, const char *path, struct kb_err *e)
 	}
 	dir = dirname(d);
 	base = basename(b);
-	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
-		/* A device or a pipe (/dev/stdout): nothing to rename over. */
+	if (!replaceable(path)) {
+		/* A device, a pipe, /dev/stdout or a symlink: never rename over it. */
 		o->f = fopen(path, "w");
 		fd = o->f ? 0 : -1;
 	} else if (asprintf(&o->tmp, "%s/.%s.XXXXXX", dir, base) < 0) {
@@ -56,6 +118,7 @@ int kb_out_open(struct kb_out *o, const char *path, struct kb_err *e)
 			free(o->tmp);
 			o->tmp = NULL;
 		} else {
+			pending_add(o->tmp);
 			/* mkstemp makes 0600; give the file what fopen would. */
 			mask = umask(0);
 			umask(mask);
@@ -93,6 +156,7 @@ int kb_out_commit(struct kb_out *o, struct kb_err *e)
 		kb_out_abort(o);
 		return ret;
 	}
+	pending_del(o->tmp);
 	free(o->tmp);
 	free(o->path);
 	memset(o, 0, sizeof(*o));
@@ -107,6 +171,7 @@ void kb_out_abort(struct kb_out *o)
 		fclose(o->f);
 	if (o->tmp)
 		unlink(o->tmp);
+	pending_del(o->tmp);
 	free(o->tmp);
 	free(o->path);
 	memset(o, 0, sizeof(*o));
@@ -187,13 +252,13 @@ void kb_outputs_abort(struct kb_outputs *o)
 
 /* ---- progress and formatting -------------------------------------------------- */
 
-void kb_progress_stderr(void *arg, size_t idx, size_t n, const struct kb_plan_cell *c, int repeat,
-			int nr_repeats)
+void kb_progress_stderr(void *arg, size_t step, size_t steps, const struct kb_plan_cell *c,
+			int repeat, int nr_repeats)
 {
 	char params[512] = "";
 
 	kb_params_format(&c->pv, params, sizeof(params));
-	fprintf(stderr, "\r\033[K[%zu/%zu] %s %s threads=%d%s%s", idx + 1, n, c->w->name,
+	fprintf(stderr, "\r\033[K[%zu/%zu] %s %s threads=%d%s%s", step + 1, steps, c->w->name,
 		c->strategy, c->threads, *params ? " " : "", params);
 	if (nr_repeats > 1)
 		fprintf(stderr, " repeat %d/%d", repeat + 1, nr_repeats);

@@ -141,6 +141,7 @@ int kb_plan_add(struct kb_plan *p, const struct kb_plan_req *r, struct kb_sweep 
 					.w = r->w,
 					.strategy = strat[s],
 					.threads = threads[t],
+					.group = p->nr_groups,
 					.combo = c,
 					.duration_s =
 						r->duration_s > 0 ? r->duration_s : p->duration_s,
@@ -154,5 +155,6 @@ int kb_plan_add(struct kb_plan *p, const struct kb_plan_req *r, struct kb_sweep 
 		}
 	}
 	free(threads);
+	p->nr_groups++;
 	return ret;
 }

@@ -157,7 +157,7 @@ static void write_scaling(FILE *gp, const char *out, const struct kb_result *r, 
 	strncat(title, ": ops/s against threads", sizeof(title) - strlen(title) - 1);
 	gp_header(gp, out, title, "900,600");
 	fputs("set xlabel 'threads'\nset ylabel 'ops/s'\nset yrange [0:*]\n"
-	      "set format y '%.3s%c'\nset format x '%.0f'\n",
+	      "set format y '%.1s%c'\nset format x '%.0f'\n",
 	      gp);
 	write_xtics(gp, r, n);
 	for (size_t i = 0; i < n; i++) {

@@ -116,6 +116,8 @@ static json_t *run_obj(const struct kb_result *r)
 	json_object_set_new(o, "fairness_pct", num(r->fairness_pct));
 	json_object_set_new(o, "fairness_min_ops", u64(r->fairness_min));
 	json_object_set_new(o, "fairness_max_ops", u64(r->fairness_max));
+	json_object_set_new(o, "cpu_ns_per_op", num(r->cpu_ns_per_op));
+	json_object_set_new(o, "cpu_utilization", num(r->cpu_utilization));
 	json_object_set_new(o, "lock_acq_per_op", num(r->lock_acq_per_op));
 	json_object_set_new(o, "lock_contentions_per_op", num(r->lock_contentions_per_op));
 	json_object_set_new(o, "lock_bounces_per_op", num(r->lock_bounces_per_op));

@@ -107,6 +107,7 @@ enum {
 	COL_EFFICIENCY,
 	COL_LINEAR,
 	COL_FAIRNESS,
+	COL_CPU,
 	COL_LOCK_ACQ,
 	COL_LOCK_BOUNCES,
 	COL_BYTES,
@@ -117,9 +118,9 @@ enum {
 int kb_table_print(FILE *f, const struct kb_result *r, size_t n)
 {
 	static const char *const hdr[NR_COLS] = {
-		"workload",	"strategy",   "threads", "params",   "ops/s",
-		"ops/s/thread", "efficiency", "linear",	 "fairness", "lock acq/op",
-		"bounces/op",	"bytes/op",   "status",
+		"workload",	"strategy",   "threads",  "params",   "ops/s",
+		"ops/s/thread", "efficiency", "linear",	  "fairness", "cpu ns/op",
+		"lock acq/op",	"bounces/op", "bytes/op", "status",
 	};
 	bool show_w = many_workloads(r, n), show_p = any_params(r, n);
 	const char *h[NR_COLS];
@@ -161,6 +162,7 @@ int kb_table_print(FILE *f, const struct kb_result *r, size_t n)
 		else
 			snprintf(b[COL_FAIRNESS], sizeof(b[0]), "%.1f%%", x->fairness_pct);
 		row[k++] = b[COL_FAIRNESS];
+		row[k++] = kb_fmt_num(b[COL_CPU], sizeof(b[0]), x->cpu_ns_per_op, 2);
 		row[k++] = kb_fmt_num(b[COL_LOCK_ACQ], sizeof(b[0]), x->lock_acq_per_op, 3);
 		row[k++] = kb_fmt_num(b[COL_LOCK_BOUNCES], sizeof(b[0]), x->lock_bounces_per_op, 3);
 		row[k++] = kb_fmt_num(b[COL_BYTES], sizeof(b[0]), x->bytes_allocated_per_op, 1);
@@ -170,6 +172,25 @@ int kb_table_print(FILE *f, const struct kb_result *r, size_t n)
 	if (!ret)
 		ret = kb_grid_print(&g, f);
 	kb_grid_fini(&g);
+	/*
+	 * Threads that did not get their CPUs (a busy machine, a synthetic
+	 * topology with more CPUs than the machine) make ops/s a measure of the
+	 * scheduler: say so under the table rather than let it pass.
+	 */
+	{
+		double lo = INFINITY;
+
+		for (size_t i = 0; i < n; i++)
+			if (!r[i].err && r[i].cpu_utilization < lo)
+				lo = r[i].cpu_utilization;
+		if (!ret && lo < 0.8)
+			fprintf(f,
+				"note: some cells' threads ran only %.0f%% of the time (a busy "
+				"machine, or "
+				"more threads than CPUs): their ops/s understate; cpu ns/op does "
+				"not\n",
+				lo * 100);
+	}
 	/* Why a cell failed, under the table: too long for a column. */
 	for (size_t i = 0; !ret && i < n; i++) {
 		char p[512];

@@ -69,18 +69,19 @@ struct run {
 	int failed; /* __atomic: some worker failed */
 };
 
-static uint64_t now_ns(void)
-{
-	return ks_clock_ns();
-}
-
-static uint64_t thread_cpu_ns(clockid_t id)
+static uint64_t clock_ns(clockid_t id)
 {
 	struct timespec ts;
 
 	if (clock_gettime(id, &ts))
 		return 0;
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* CLOCK_MONOTONIC itself: the start gate's condition variable waits on it. */
+static uint64_t now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 static void worker_fail(struct worker *wk, int err, const char *where)
@@ -134,15 +135,13 @@ static void worker_loop(struct worker *wk)
 static void worker_once(struct worker *wk)
 {
 	struct run *run = wk->run;
-	struct timespec c0, c1;
+	uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	long r;
 
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
 	wk->begin_ns = now_ns();
 	r = run->w->op(wk->tstate);
 	wk->end_ns = now_ns();
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
-	wk->cpu_ns = (uint64_t)((c1.tv_sec - c0.tv_sec) * 1000000000ll + (c1.tv_nsec - c0.tv_nsec));
+	wk->cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
 	if (r <= 0)
 		worker_fail(wk, r < 0 ? (int)r : -EINVAL,
 			    r < 0 ? "op" : "op returned 0 operations");
@@ -230,7 +229,7 @@ static void snap_take(struct snap *s, struct run *run, struct ks_lockstat *ls, s
 	for (int i = 0; i < run->n; i++) {
 		s->ops[i] = __atomic_load_n(&run->slots[i].ops, __ATOMIC_RELAXED);
 		if (run->workers[i].have_cpuclock)
-			s->cpu_ns[i] = thread_cpu_ns(run->workers[i].cpuclock);
+			s->cpu_ns[i] = clock_ns(run->workers[i].cpuclock);
 	}
 	if (ks_lockstat_read(ls, s->locks, KB_MAX_LOCK_CLASSES, &n))
 		n = 0;
@@ -670,37 +669,76 @@ static void metrics_median(struct kb_result *r)
 	}
 }
 
-int kb_run_cell(const struct kb_plan *p, const struct kb_plan_cell *c, struct kb_result *r,
-		kb_progress_fn progress, void *parg, size_t idx)
+static int result_init(const struct kb_plan *p, const struct kb_plan_cell *c, struct kb_result *r)
 {
-	int ret = 0;
-
 	r->cell = c;
 	r->nr_threads = c->threads;
 	r->thread_ops = calloc(c->threads, sizeof(*r->thread_ops));
 	r->reps = calloc(p->repeat, sizeof(*r->reps));
-	if (!r->thread_ops || !r->reps)
-		return -ENOMEM;
-	for (int rep = 0; rep < p->repeat && !r->err && !ret; rep++) {
-		if (progress)
-			progress(parg, idx, p->nr_cells, c, rep, p->repeat);
-		ret = run_repeat(p, c, rep, r);
-	}
-	metrics_median(r);
-	kb_result_derive(r);
-	return ret;
+	return r->thread_ops && r->reps ? 0 : -ENOMEM;
 }
 
+struct exec_key {
+	int group;
+	size_t combo;
+	int threads;
+	size_t idx;
+};
+
+static int cmp_exec(const void *a, const void *b)
+{
+	const struct exec_key *x = a, *y = b;
+
+	if (x->group != y->group)
+		return x->group < y->group ? -1 : 1;
+	if (x->combo != y->combo)
+		return x->combo < y->combo ? -1 : 1;
+	if (x->threads != y->threads)
+		return x->threads < y->threads ? -1 : 1;
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/*
+ * The order cells are measured in differs from the order they are reported
+ * in. Repeats are the outer loop, and within one parameter set every
+ * strategy runs at a thread count before the next count: the cells a ratio
+ * compares run back to back, and a cell's repeats are spread over the whole
+ * run, so a burst of load on a shared machine hits every strategy alike
+ * instead of one cell.
+ */
 int kb_run_plan(const struct kb_plan *p, struct kb_result *out, kb_progress_fn progress, void *parg)
 {
-	for (size_t i = 0; i < p->nr_cells; i++) {
-		int ret = kb_run_cell(p, &p->cells[i], &out[i], progress, parg, i);
+	struct exec_key *order = calloc(p->nr_cells ? p->nr_cells : 1, sizeof(*order));
+	size_t step = 0, steps = p->nr_cells * (size_t)p->repeat;
+	int ret = order ? 0 : -ENOMEM;
 
-		if (ret)
-			return ret;
+	for (size_t i = 0; !ret && i < p->nr_cells; i++) {
+		const struct kb_plan_cell *c = &p->cells[i];
+
+		order[i] = (struct exec_key){c->group, c->combo, c->threads, i};
+		ret = result_init(p, c, &out[i]);
+	}
+	if (!ret)
+		qsort(order, p->nr_cells, sizeof(*order), cmp_exec);
+	for (int rep = 0; !ret && rep < p->repeat; rep++) {
+		for (size_t k = 0; !ret && k < p->nr_cells; k++) {
+			size_t i = order[k].idx;
+
+			step++;
+			if (out[i].err)
+				continue; /* a failed cell's later repeats are skipped */
+			if (progress)
+				progress(parg, step - 1, steps, &p->cells[i], rep, p->repeat);
+			ret = run_repeat(p, &p->cells[i], rep, &out[i]);
+		}
+	}
+	free(order);
+	for (size_t i = 0; i < p->nr_cells; i++) {
+		metrics_median(&out[i]);
+		kb_result_derive(&out[i]);
 	}
 	kb_results_relate(out, p->nr_cells);
-	return 0;
+	return ret;
 }
 
 void kb_result_fini(struct kb_result *r)

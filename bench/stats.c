@@ -74,7 +74,7 @@ void kb_result_derive(struct kb_result *r)
 	r->ops_per_sec = r->ops_per_sec_per_thread = NAN;
 	r->efficiency = r->linear = r->fairness_pct = NAN;
 	r->lock_acq_per_op = r->lock_contentions_per_op = r->lock_bounces_per_op = NAN;
-	r->bytes_allocated_per_op = NAN;
+	r->bytes_allocated_per_op = r->cpu_ns_per_op = r->cpu_utilization = NAN;
 	if (r->err || !r->nr_samples)
 		return;
 	v = malloc(r->nr_samples * sizeof(*v));
@@ -99,6 +99,20 @@ void kb_result_derive(struct kb_result *r)
 	r->lock_contentions_per_op = per_op(cont, r->ops);
 	r->lock_bounces_per_op = per_op(bounces, r->ops);
 	r->bytes_allocated_per_op = per_op(r->bytes_allocated, r->ops);
+	/*
+	 * On a shared machine ops/s depends on how much CPU the threads got;
+	 * CPU time per operation does not, and still shows what contention
+	 * costs. It is gbench's cpu_time.
+	 */
+	{
+		double cpu = 0;
+
+		for (size_t i = 0; i < r->nr_samples; i++)
+			cpu += r->samples[i].cpu_ns;
+		r->cpu_ns_per_op = r->ops ? cpu / (double)r->ops : NAN;
+		r->cpu_utilization =
+			r->elapsed_s > 0 ? cpu / (r->elapsed_s * 1e9 * r->nr_threads) : NAN;
+	}
 }
 
 static bool same_params(const struct kb_param_values *a, const struct kb_param_values *b)

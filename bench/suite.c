@@ -24,6 +24,7 @@ struct entry {
 static const char suite_usage[] =
 	"usage: kscale-bench suite [options]\n"
 	"  --duration-scale X       scale every entry's duration (default 1)\n"
+	"  --workload W[,W...]      only these workloads' entries (default all)\n"
 	"  --topology T             real | synthetic:STR | xml:FILE (default real)\n"
 	"  --json F                 every run and the summary as JSON\n"
 	"  --format native|gbench   the JSON shape\n"
@@ -49,6 +50,43 @@ static int fit_threads(const char *list, int nr_cpus, char *buf, size_t len, str
 	return used ? 0 : -ERANGE;
 }
 
+/* Whether @name is one of the comma-separated @list (NULL: all). */
+static bool in_list(const char *list, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = list; p && *p;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+
+		if (n == len && !strncmp(p, name, len))
+			return true;
+		p = end ? end + 1 : NULL;
+	}
+	return !list;
+}
+
+int kb_suite_workloads_check(const char *list, struct kb_err *e)
+{
+	char name[128];
+
+	for (const char *p = list; p;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+
+		if (n == 0 || n >= sizeof(name))
+			return kb_errf(e, -EINVAL, "--workload '%s': expected names separated by commas",
+				       list);
+		memcpy(name, p, n);
+		name[n] = '\0';
+		if (!kb_workload_find(name))
+			return kb_errf(e, -EINVAL, "--workload: unknown workload '%s' (see kscale-bench list)",
+				       name);
+		p = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
 static int plan_suite(struct kb_plan *plan, const struct kb_run_opts *o, struct entry *ent,
 		      size_t *nr_ent, struct kb_sweep *sweeps, struct kb_err *e)
 {
@@ -58,6 +96,8 @@ static int plan_suite(struct kb_plan *plan, const struct kb_run_opts *o, struct 
 
 	w = kb_workloads(&nw);
 	for (size_t i = 0; i < nw; i++) {
+		if (!in_list(o->workload, w[i]->name))
+			continue;
 		for (const struct kb_suite_entry *s = w[i]->suite; s && s->strategies; s++) {
 			char threads[1024];
 			double d = (s->duration_s > 0 ? s->duration_s : 5) * o->duration_scale;

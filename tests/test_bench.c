@@ -12,8 +12,10 @@
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "kb.h"
 
 /* ---- workloads only this test registers ------------------------------------ */
@@ -28,9 +30,11 @@ static const struct kb_param_def test_params[] = {
 };
 
 /*
- * "good" counts every op in a shared counter and reports it matches the
- * runner's count; "bad" fails the way the parameter `mode` says: op (after
- * a few operations), setup, report, or leak (an object left in ks_mem).
+ * "good" counts every op in a shared counter under a global spinlock, and
+ * allocates and frees 64 bytes per op, so lock and memory figures have
+ * something to count; it reports the counter matches the runner's count; "bad" fails the way the
+ * parameter `mode` says: op (after a few operations), setup, report, or leak (an object left in
+ * ks_mem).
  */
 struct tw_state {
 	const struct kb_cell *cell;
@@ -39,10 +43,12 @@ struct tw_state {
 	uint64_t ops;
 	struct ks_mem_type *type;
 	void *leak;
+	struct ks_spinlock lock;
 };
 
 static int tw_setup(const struct kb_cell *c, void **state)
 {
+	struct ks_lock_class *cls;
 	struct tw_state *s;
 	const char *mode;
 
@@ -56,7 +62,9 @@ static int tw_setup(const struct kb_cell *c, void **state)
 	s->cell = c;
 	s->bad = !strcmp(c->strategy, "bad");
 	snprintf(s->mode, sizeof(s->mode), "%s", mode);
-	if (ks_mem_type_get(c->mem, "tw_object", 64, &s->type)) {
+	if (ks_mem_type_get(c->mem, "tw_object", 64, &s->type) ||
+	    ks_lock_class_get(c->locks, "tw_lock", KS_LOCK_GLOBAL, &cls) ||
+	    ks_spin_init(&s->lock, cls)) {
 		free(s);
 		return -ENOMEM;
 	}
@@ -75,10 +83,20 @@ static int tw_thread_init(void *state, int thread, void **tstate)
 static long tw_op(void *tstate)
 {
 	struct tw_state *s = tstate;
-	uint64_t n = __atomic_add_fetch(&s->ops, 1, __ATOMIC_RELAXED);
+	uint64_t n;
+	void *p;
 
-	if (s->bad && !strcmp(s->mode, "op") && n > 1000)
+	if (s->bad) {
+		n = __atomic_add_fetch(&s->ops, 1, __ATOMIC_RELAXED);
+		return !strcmp(s->mode, "op") && n > 1000 ? -ENOMEM : 1;
+	}
+	ks_spin_lock(&s->lock);
+	__atomic_store_n(&s->ops, s->ops + 1, __ATOMIC_RELAXED); /* report() reads it */
+	ks_spin_unlock(&s->lock);
+	p = ks_mem_alloc(s->type, 64);
+	if (!p)
 		return -ENOMEM;
+	ks_mem_free(s->type, p, 64);
 	return 1;
 }
 
@@ -111,6 +129,7 @@ static void tw_teardown(void *state)
 
 	if (s->leak && nr_leaked < (int)KS_ARRAY_SIZE(leaked))
 		leaked[nr_leaked++] = s->leak;
+	ks_spin_destroy(&s->lock);
 	free(s);
 }
 
@@ -142,6 +161,27 @@ static const struct kb_workload test_first_workload = {
 	.op = tw_op,
 };
 KB_WORKLOAD_REGISTER(test_first_workload)
+
+static int test_cmd_main(int argc, char **argv)
+{
+	return argc == 2 && !strcmp(argv[1], "ok") ? 0 : 2;
+}
+
+static const struct kb_command test_cmd_b = {
+	.name = "zz-test-b",
+	.usage = "zz-test-b ok",
+	.summary = "test only",
+	.main = test_cmd_main,
+};
+KB_COMMAND_REGISTER(test_cmd_b)
+
+static const struct kb_command test_cmd_a = {
+	.name = "zz-test-a",
+	.usage = "zz-test-a ok",
+	.summary = "test only",
+	.main = test_cmd_main,
+};
+KB_COMMAND_REGISTER(test_cmd_a)
 
 /* ---- thread lists ------------------------------------------------------------ */
 
@@ -488,6 +528,24 @@ static void test_registry_sorted(void **st)
 	assert_int_equal(kb_workload_nr_strategies(w[0]), 2);
 }
 
+static void test_commands(void **st)
+{
+	const struct kb_command *const *c;
+	const struct kb_command *x;
+	char *argv[] = {"zz-test-a", "ok", NULL};
+	size_t n;
+
+	c = kb_commands(&n);
+	assert_int_equal(n, 2);
+	assert_string_equal(c[0]->name, "zz-test-a"); /* sorted by name */
+	assert_string_equal(c[1]->name, "zz-test-b");
+	x = kb_command_find("zz-test-b");
+	assert_ptr_equal(x, &test_cmd_b);
+	assert_int_equal(x->main(2, argv), 0);
+	assert_null(kb_command_find("run")); /* built-ins are not extra commands */
+	assert_null(kb_command_find(NULL));
+}
+
 /* ---- plan and runner ---------------------------------------------------------------- */
 
 /* Plan @w on a synthetic 4-CPU topology and run it; @out gets the results. */
@@ -563,6 +621,60 @@ static void test_plan_order(void **st)
 	assert_int_equal(kb_plan_init(&p, "synthetic:not a topology", &e), -EINVAL);
 }
 
+struct seen {
+	int n;
+	char what[16][32];
+};
+
+static void record_progress(void *arg, size_t step, size_t steps, const struct kb_plan_cell *c,
+			    int repeat, int nr_repeats)
+{
+	struct seen *s = arg;
+
+	assert_int_equal(step, (size_t)s->n);
+	assert_int_equal(steps, 8);
+	assert_int_equal(nr_repeats, 2);
+	snprintf(s->what[s->n++], sizeof(s->what[0]), "%d %s %d", repeat, c->strategy, c->threads);
+}
+
+/* Repeats outermost, strategies innermost: a ratio's two cells run back to back. */
+static void test_run_order(void **st)
+{
+	static const char *const want[] = {
+		"0 atomic 1", "0 percpu 1", "0 atomic 2", "0 percpu 2",
+		"1 atomic 1", "1 percpu 1", "1 atomic 2", "1 percpu 2",
+	};
+	struct kb_plan p;
+	struct kb_sweep s = {0};
+	struct kb_err e = {{0}};
+	struct kb_result r[4] = {{0}};
+	struct seen seen = {0};
+	struct kb_plan_req req = {
+		.w = kb_workload_find("counter"),
+		.threads = "1,2",
+		.duration_s = 0.05,
+	};
+
+	assert_int_equal(kb_plan_init(&p, "synthetic:pack:1 core:4 pu:1", &e), 0);
+	p.repeat = 2;
+	assert_int_equal(kb_plan_add(&p, &req, &s, &e), 0);
+	assert_int_equal(p.nr_cells, 4);
+	assert_int_equal(kb_run_plan(&p, r, record_progress, &seen), 0);
+	assert_int_equal(seen.n, 8);
+	for (int i = 0; i < 8; i++)
+		assert_string_equal(seen.what[i], want[i]);
+	/* results stay in plan order: strategy, then threads */
+	assert_string_equal(r[1].cell->strategy, "atomic");
+	assert_int_equal(r[1].cell->threads, 2);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(r[i].err, 0);
+		assert_int_equal(r[i].nr_reps, 2);
+		kb_result_fini(&r[i]);
+	}
+	kb_plan_fini(&p);
+	kb_sweep_fini(&s);
+}
+
 static void test_run_counter(void **st)
 {
 	struct kb_plan p;
@@ -611,7 +723,19 @@ static void test_run_loop_samples(void **st)
 		assert_true(fabs(x->ops_per_sec - x->ops / x->dt_s) < 1e-6 * x->ops_per_sec);
 		assert_true(x->per_thread_ops[0] + x->per_thread_ops[1] == x->ops);
 	}
-	assert_int_equal(r[0].nr_series, 2); /* one per repeat */
+	/* one acquisition of the global tw_lock and 64 bytes per operation */
+	assert_int_equal(r[0].nr_locks, 1);
+	assert_string_equal(r[0].locks[0].name, "tw_lock");
+	assert_int_equal(r[0].locks[0].scope, KS_LOCK_GLOBAL);
+	if (ks_lockstat_enabled()) {
+		assert_true(fabs(r[0].lock_acq_per_op - 1.0) < 0.05);
+		assert_true(r[0].lock_bounces_per_op <= r[0].lock_acq_per_op);
+		assert_true(r[0].lock_contentions_per_op <= r[0].lock_acq_per_op);
+	}
+	assert_true(fabs(r[0].bytes_allocated_per_op - 64.0) < 64.0 * 0.05);
+	for (size_t i = 0; i < r[0].nr_samples; i++)
+		assert_true(r[0].samples[i].live_bytes <= 64 * 2); /* one in flight per thread */
+	assert_int_equal(r[0].nr_series, 2);			   /* one per repeat */
 	assert_int_equal(r[0].series[1].repeat, 1);
 	assert_int_equal(r[0].series[0].s.n, 2);
 	plan_done(&p, &s, r);
@@ -729,6 +853,17 @@ static void test_reporters(void **st)
 		assert_true(json_is_null(json_object_get(run, "ops_per_sec")) == failed);
 		assert_true(json_is_array(json_object_get(run, "samples")));
 		assert_true(json_is_object(json_object_get(run, "params")));
+		if (!strcmp(r[i].cell->strategy, "good")) {
+			json_t *lock = json_array_get(json_object_get(run, "locks"), 0);
+
+			assert_string_equal(json_string_value(json_object_get(lock, "class")),
+					    "tw_lock");
+			assert_string_equal(json_string_value(json_object_get(lock, "scope")),
+					    "global");
+			assert_true(json_is_number(json_object_get(lock, "acquisitions")));
+			assert_true(json_is_number(json_object_get(lock, "bounces")));
+			assert_true(json_is_integer(json_object_get(lock, "wait_ns")));
+		}
 	}
 	json_decref(root);
 
@@ -750,6 +885,37 @@ static void test_reporters(void **st)
 	f = tmpfile();
 	assert_int_equal(kb_table_print(f, r, p.nr_cells), 0);
 	fclose(f);
+
+	/* both plots, the scaling one and the series one, when gnuplot is there */
+	if (kb_gnuplot_find()) {
+		char dir[] = "/tmp/kb_plot_XXXXXX", path[256], *sp;
+		struct kb_out po, so;
+		struct kb_err pe = {{0}};
+
+		assert_non_null(mkdtemp(dir));
+		snprintf(path, sizeof(path), "%s/p.svg", dir);
+		sp = kb_series_path(path);
+		assert_true(kb_results_have_series(r, p.nr_cells));
+		assert_int_equal(kb_out_open(&po, path, &pe), 0);
+		assert_int_equal(kb_out_open(&so, sp, &pe), 0);
+		assert_int_equal(kb_plot_write(&po, &so, r, p.nr_cells, &pe), 0);
+		assert_int_equal(kb_out_commit(&so, &pe), 0);
+		assert_int_equal(kb_out_commit(&po, &pe), 0);
+		for (int k = 0; k < 2; k++) {
+			char buf[4096];
+			size_t got;
+
+			f = fopen(k ? sp : path, "r");
+			assert_non_null(f);
+			got = fread(buf, 1, sizeof(buf) - 1, f);
+			buf[got] = '\0';
+			fclose(f);
+			assert_non_null(strstr(buf, "<svg"));
+			assert_int_equal(unlink(k ? sp : path), 0);
+		}
+		free(sp);
+		assert_int_equal(rmdir(dir), 0);
+	}
 	plan_done(&p, &s, r);
 }
 
@@ -778,6 +944,26 @@ static void test_out_files(void **st)
 		assert_non_null(fgets(buf, sizeof(buf), f));
 		fclose(f);
 		assert_string_equal(buf, "{}\n"); /* the old file, untouched */
+	}
+	/* a symlink is written through, never replaced (think /dev/stdout) */
+	{
+		char link[300], buf[16] = "";
+		struct stat sb;
+		FILE *f;
+
+		snprintf(link, sizeof(link), "%s/link.json", dir);
+		assert_int_equal(symlink(path, link), 0);
+		assert_int_equal(kb_out_open(&o, link, &e), 0);
+		fputs("new\n", o.f);
+		assert_int_equal(kb_out_commit(&o, &e), 0);
+		assert_int_equal(lstat(link, &sb), 0);
+		assert_true(S_ISLNK(sb.st_mode));
+		f = fopen(path, "r");
+		assert_non_null(f);
+		assert_non_null(fgets(buf, sizeof(buf), f));
+		fclose(f);
+		assert_string_equal(buf, "new\n");
+		assert_int_equal(unlink(link), 0);
 	}
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(rmdir(dir), 0); /* no temporary file left behind */
@@ -825,19 +1011,34 @@ static void test_cli(void **st)
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_threads_good),	 cmocka_unit_test(test_threads_bad),
-		cmocka_unit_test(test_threads_default),	 cmocka_unit_test(test_u64_suffixes),
-		cmocka_unit_test(test_double_parse),	 cmocka_unit_test(test_params_sweep),
-		cmocka_unit_test(test_params_bad),	 cmocka_unit_test(test_params_cell),
-		cmocka_unit_test(test_metrics_series),	 cmocka_unit_test(test_median),
-		cmocka_unit_test(test_fairness),	 cmocka_unit_test(test_efficiency),
-		cmocka_unit_test(test_relate),		 cmocka_unit_test(test_registry_sorted),
-		cmocka_unit_test(test_plan_order),	 cmocka_unit_test(test_run_counter),
-		cmocka_unit_test(test_run_loop_samples), cmocka_unit_test(test_run_one_shot),
-		cmocka_unit_test(test_run_failures),	 cmocka_unit_test(test_reporters),
-		cmocka_unit_test(test_out_files),	 cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_threads_good),
+		cmocka_unit_test(test_threads_bad),
+		cmocka_unit_test(test_threads_default),
+		cmocka_unit_test(test_u64_suffixes),
+		cmocka_unit_test(test_double_parse),
+		cmocka_unit_test(test_params_sweep),
+		cmocka_unit_test(test_params_bad),
+		cmocka_unit_test(test_params_cell),
+		cmocka_unit_test(test_metrics_series),
+		cmocka_unit_test(test_median),
+		cmocka_unit_test(test_fairness),
+		cmocka_unit_test(test_efficiency),
+		cmocka_unit_test(test_relate),
+		cmocka_unit_test(test_registry_sorted),
+		cmocka_unit_test(test_commands),
+		cmocka_unit_test(test_plan_order),
+		cmocka_unit_test(test_run_order),
+		cmocka_unit_test(test_run_counter),
+		cmocka_unit_test(test_run_loop_samples),
+		cmocka_unit_test(test_run_one_shot),
+		cmocka_unit_test(test_run_failures),
+		cmocka_unit_test(test_reporters),
+		cmocka_unit_test(test_out_files),
+		cmocka_unit_test(test_cli),
 	};
+	/* clang-format on */
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

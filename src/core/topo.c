@@ -33,8 +33,14 @@ struct ks_topo {
 	hwloc_obj_t *pu; /* for binding */
 };
 
-/* The CPU the harness assigned to this thread; -1: ask the scheduler. */
-static __thread int ks_cpu_label = -1;
+/*
+ * The CPU the harness assigned to this thread; -1: ask the scheduler.
+ * initial-exec: read straight off the thread pointer, without the
+ * __tls_get_addr() call PIC code otherwise makes. Subsystems ask this on every
+ * hot-path operation. (It costs dlopen() of libkscale.so a few bytes of static
+ * TLS, which glibc reserves for exactly this.)
+ */
+static __thread int ks_cpu_label __attribute__((tls_model("initial-exec"))) = -1;
 
 int ks_cpu_current(void)
 {

@@ -72,6 +72,9 @@ expect_bad help nosuchtopic
 expect_bad suite --threads 1 "${OUTS[@]}"
 expect_bad suite --duration-scale 0 "${OUTS[@]}"
 expect_bad suite extra
+expect_bad suite --workload nope
+expect_bad suite --workload counter,,counter
+expect_bad run counter --workload counter "${OUTS[@]}"
 # --plot without gnuplot on PATH (the binary is named by its full path)
 expect_bad_nognuplot() {
 	rm -rf "$T/w" && mkdir "$T/w"
@@ -214,7 +217,7 @@ EOF
 fi
 
 # ---- suite, briefly ------------------------------------------------------------------
-"$B" suite --duration-scale 0.1 --topology "$TOPO" --csv s.csv >suite.txt 2>err.txt ||
+"$B" suite --workload counter --duration-scale 0.1 --topology "$TOPO" --csv s.csv >suite.txt 2>err.txt ||
 	fail "suite: exit $?: $(cat err.txt)"
 grep -q 'percpu vs atomic: [0-9.]*x' suite.txt || fail "suite has no headline: $(cat suite.txt)"
 head -1 s.csv | grep -Eq '^[a-z_,]+$' || fail "suite CSV header"

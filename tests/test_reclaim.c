@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: MIT
+/*
+ * reclaim: every strategy frees every object exactly once, never before its
+ * callbacks ran, takes the barriers its kernel version takes, and rejects
+ * bad input. One body per test, registered for every strategy.
+ */
+#include "ks_test.h"
+
+#include <kscale/reclaim.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#define NR_NS 12
+#define FQDIRS 4
+#define FRAGS 6
+
+static const char *const barriers[] = { "native", "kernel", "waitq" };
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static int setup_reg(void **state)
+{
+	(void)state;
+	ks_rcu_register_thread();
+	return 0;
+}
+
+static int teardown_reg(void **state)
+{
+	(void)state;
+	ks_rcu_unregister_thread();
+	return 0;
+}
+
+static void opts_for(struct ks_reclaim_opts *o, const struct ks_test_env *e, const char *barrier)
+{
+	int nr = ks_topo_nr_cpus(e->topo);
+
+	memset(o, 0, sizeof(*o));
+	o->topo = e->topo;
+	o->locks = e->locks;
+	o->mem = e->mem;
+	o->barrier = barrier;
+	o->fqdirs = FQDIRS;
+	o->frags = FRAGS;
+	o->buckets = 4;
+	o->netns_bytes = 8192;
+	o->delay_ms = 30;
+	o->wq_workers = nr < 6 ? (unsigned int)nr : 6;
+	o->rcu_workers = 6;
+}
+
+static void test_strategies_listed(void **state)
+{
+	size_t n = 0;
+	const struct ks_strategy_info *s = ks_reclaim_strategies(&n);
+
+	(void)state;
+	assert_int_equal(n, 4);
+	assert_string_equal(s[0].name, "per-object");
+	assert_string_equal(s[1].name, "batched");
+	assert_string_equal(s[2].name, "batched-delayed");
+	assert_string_equal(s[3].name, "refcount");
+	for (size_t i = 0; i < n; i++)
+		assert_non_null(s[i].source);
+}
+
+/*
+ * Create and tear down namespaces on every topology and barrier: all freed
+ * once, none early, and the barrier count is the strategy's own.
+ */
+static void test_lifecycle(void **state)
+{
+	const char *strategy = *state;
+
+	for (size_t t = 0; t < ks_test_nr_topologies; t++) {
+		for (size_t bi = 0; bi < KS_ARRAY_SIZE(barriers); bi++) {
+			struct ks_reclaim_opts o;
+			struct ks_reclaim_stats st;
+			struct ks_netns *ns[NR_NS];
+			struct ks_reclaim *r;
+			struct ks_test_env e;
+			uint64_t found = 0;
+
+			ks_test_env_init(&e, ks_test_topologies[t]);
+			opts_for(&o, &e, barriers[bi]);
+			assert_int_equal(ks_reclaim_create(strategy, &o, &r), 0);
+			for (int i = 0; i < NR_NS; i++) {
+				ks_cpu_set_current(i % ks_topo_nr_cpus(e.topo));
+				assert_int_equal(ks_netns_create(r, &ns[i]), 0);
+			}
+			ks_cpu_set_current(-1);
+			/* Readers see every queue; key 1 of fqdir 0 once per namespace. */
+			assert_int_equal(ks_reclaim_lookup(r, 1, &found), NR_NS * FQDIRS * FRAGS);
+			assert_int_equal(found, NR_NS);
+			for (int i = 0; i < NR_NS; i++) {
+				assert_int_equal(ks_netns_put(r, &ns[i]), 0);
+				assert_null(ns[i]);
+			}
+			assert_true(ks_reclaim_pending_bytes(r) > 0);
+			assert_int_equal(ks_reclaim_drain(r), 0);
+			assert_int_equal(ks_reclaim_lookup(r, 1, &found), 0);
+			assert_int_equal(ks_reclaim_stats(r, &st), 0);
+			assert_int_equal(st.netns_created, NR_NS);
+			assert_int_equal(st.netns_put, NR_NS);
+			assert_int_equal(st.netns_freed, NR_NS);
+			assert_int_equal(st.fqdirs_freed, NR_NS * FQDIRS);
+			assert_int_equal(st.frags_freed, NR_NS * FQDIRS * FRAGS);
+			assert_int_equal(st.pending_bytes, 0);
+			assert_int_equal(st.pending_netns, 0);
+			assert_int_equal(st.poison_hits, 0);
+			assert_int_equal(st.early_frees, 0);
+			assert_int_equal(st.double_frees, 0);
+			assert_true(st.cleanup_batches >= 1 && st.cleanup_batches <= NR_NS);
+			assert_int_equal(st.ordered_executed, st.ordered_queued);
+			assert_int_equal(st.wq_executed, st.wq_queued);
+			assert_int_equal(st.barrier.grace_periods - st.barrier.executed,
+					 st.cleanup_batches);
+			if (!strcmp(strategy, "per-object")) {
+				/* One barrier per fqdir, one per cleanup batch. */
+				assert_int_equal(st.barrier.calls,
+						 NR_NS * FQDIRS + st.cleanup_batches);
+				assert_int_equal(st.free_batches, 0);
+			} else if (!strcmp(strategy, "refcount")) {
+				assert_int_equal(st.barrier.calls, 0);
+				assert_int_equal(st.free_batches, 0);
+			} else {
+				assert_true(st.free_batches >= 1);
+				assert_int_equal(st.barrier.calls,
+						 st.free_batches + st.cleanup_batches);
+			}
+			assert_int_equal(ks_reclaim_destroy(r), 0);
+			ks_test_env_fini(&e);
+		}
+	}
+}
+
+/* A domain on 2 CPUs with NR_NS namespaces created and put. */
+static struct ks_reclaim *churned(struct ks_test_env *e, const char *strategy,
+				  unsigned int delay_ms)
+{
+	struct ks_netns *ns[NR_NS];
+	struct ks_reclaim_opts o;
+	struct ks_reclaim *r;
+
+	ks_test_env_init(e, "synthetic:core:2 pu:1");
+	opts_for(&o, e, "kernel");
+	o.delay_ms = delay_ms;
+	assert_int_equal(ks_reclaim_create(strategy, &o, &r), 0);
+	for (int i = 0; i < NR_NS; i++)
+		assert_int_equal(ks_netns_create(r, &ns[i]), 0);
+	for (int i = 0; i < NR_NS; i++)
+		assert_int_equal(ks_netns_put(r, &ns[i]), 0);
+	return r;
+}
+
+/* The delayed free work holds fqdirs for its delay, then frees in one batch. */
+static void test_delay_holds(void **state)
+{
+	const char *strategy = *state;
+	struct ks_reclaim_stats st;
+	struct ks_test_env e;
+	struct ks_reclaim *r = churned(&e, strategy, 400);
+
+	sleep_ms(150);
+	assert_int_equal(ks_reclaim_stats(r, &st), 0);
+	if (!strcmp(strategy, "batched-delayed"))
+		assert_int_equal(st.fqdirs_freed, 0);
+	assert_int_equal(ks_reclaim_drain(r), 0);
+	assert_int_equal(ks_reclaim_stats(r, &st), 0);
+	assert_int_equal(st.fqdirs_freed, NR_NS * FQDIRS);
+	if (!strcmp(strategy, "batched-delayed"))
+		assert_int_equal(st.free_batches, 1);
+	assert_int_equal(ks_reclaim_destroy(r), 0);
+	ks_test_env_fini(&e);
+}
+
+/* Flush frees a backlog in batches, whatever the strategy. */
+static void test_flush(void **state)
+{
+	const char *strategy = *state;
+	struct ks_reclaim_stats st;
+	struct ks_test_env e;
+	/* A delay the flush must not wait for. */
+	struct ks_reclaim *r = churned(&e, strategy, 60000);
+
+	assert_int_equal(ks_reclaim_flush(r), 0);
+	assert_int_equal(ks_reclaim_stats(r, &st), 0);
+	assert_int_equal(st.netns_freed, NR_NS);
+	assert_int_equal(st.fqdirs_freed, NR_NS * FQDIRS);
+	assert_int_equal(st.early_frees + st.poison_hits + st.double_frees, 0);
+	assert_int_equal(ks_reclaim_flush(NULL), -EINVAL);
+	assert_int_equal(ks_reclaim_destroy(r), 0);
+	ks_test_env_fini(&e);
+}
+
+static void *unregistered_lookup(void *arg)
+{
+	return (void *)(intptr_t)ks_reclaim_lookup(arg, 0, NULL);
+}
+
+static void test_bad_input(void **state)
+{
+	const char *strategy = *state;
+	struct ks_reclaim_opts o;
+	struct ks_reclaim_stats st;
+	struct ks_netns *ns, *copy;
+	struct ks_reclaim *r = NULL, *r2;
+	struct ks_test_env e;
+	pthread_t th;
+	void *ret;
+
+	ks_test_env_init(&e, "synthetic:core:2 pu:1");
+	opts_for(&o, &e, NULL);
+	assert_int_equal(ks_reclaim_create(strategy, &o, NULL), -EINVAL);
+	assert_int_equal(ks_reclaim_create(NULL, &o, &r), -EINVAL);
+	assert_int_equal(ks_reclaim_create("nope", &o, &r), -EINVAL);
+	assert_int_equal(ks_reclaim_create(strategy, NULL, &r), -EINVAL);
+	o.mem = NULL;
+	assert_int_equal(ks_reclaim_create(strategy, &o, &r), -EINVAL);
+	o.mem = e.mem;
+	o.fqdirs = KS_RECLAIM_MAX_FQDIRS + 1;
+	assert_int_equal(ks_reclaim_create(strategy, &o, &r), -EINVAL);
+	o.fqdirs = FQDIRS;
+	o.barrier = "nope";
+	assert_int_equal(ks_reclaim_create(strategy, &o, &r), -EINVAL);
+	o.barrier = NULL;
+	assert_null(r);
+	assert_int_equal(ks_reclaim_create(strategy, &o, &r), 0);
+	assert_int_equal(ks_reclaim_create(strategy, &o, &r2), 0);
+
+	assert_int_equal(ks_netns_create(NULL, &ns), -EINVAL);
+	assert_int_equal(ks_netns_create(r, NULL), -EINVAL);
+	assert_int_equal(ks_netns_get(NULL), -EINVAL);
+	assert_int_equal(ks_netns_put(NULL, &ns), -EINVAL);
+	assert_int_equal(ks_netns_put(r, NULL), -EINVAL);
+	assert_int_equal(ks_reclaim_lookup(NULL, 0, NULL), -EINVAL);
+	assert_int_equal(ks_reclaim_drain(NULL), -EINVAL);
+	assert_int_equal(ks_reclaim_pending_bytes(NULL), -EINVAL);
+	assert_int_equal(ks_reclaim_netns_bytes(NULL), -EINVAL);
+	assert_int_equal(ks_reclaim_stats(NULL, &st), -EINVAL);
+	assert_int_equal(ks_reclaim_stats(r, NULL), -EINVAL);
+
+	/* Allocation failure at every step of setup_net leaves nothing. */
+	for (uint64_t nth = 1; nth <= 1 + 1 + 2 + FRAGS; nth++) {
+		assert_int_equal(ks_mem_fail_nth(e.mem, nth), 0);
+		ns = NULL;
+		assert_int_equal(ks_netns_create(r, &ns), -ENOMEM);
+		assert_null(ns);
+	}
+	assert_int_equal(ks_mem_fail_nth(e.mem, 0), 0);
+
+	assert_int_equal(ks_netns_create(r, &ns), 0);
+	/* A namespace of another domain. */
+	assert_int_equal(ks_netns_put(r2, &ns), -EINVAL);
+	assert_non_null(ns);
+	/* Live namespaces: the domain cannot go. */
+	assert_int_equal(ks_reclaim_destroy(r), -EBUSY);
+	/* Readers must be registered. */
+	assert_int_equal(pthread_create(&th, NULL, unregistered_lookup, r), 0);
+	pthread_join(th, &ret);
+	assert_int_equal((intptr_t)ret, -EPERM);
+	/* Drain from a read-side section would wait for itself. */
+	assert_int_equal(ks_rcu_read_lock(), 0);
+	assert_int_equal(ks_reclaim_drain(r), -EDEADLK);
+	assert_int_equal(ks_rcu_read_unlock(), 0);
+
+	/* Two references, then one put too many through the same pointer. */
+	assert_int_equal(ks_netns_get(ns), 0);
+	copy = ns;
+	assert_int_equal(ks_netns_put(r, &ns), 0);
+	assert_int_equal(ks_netns_put(r, &ns), -EALREADY);
+	assert_int_equal(ks_netns_put(r, &copy), 0);
+	assert_int_equal(ks_reclaim_drain(r), 0);
+	assert_int_equal(ks_reclaim_stats(r, &st), 0);
+	assert_int_equal(st.double_frees, 1);
+	assert_int_equal(st.netns_freed, 1);
+	assert_int_equal(st.early_frees, 0);
+	assert_int_equal(ks_reclaim_destroy(r), 0);
+	assert_int_equal(ks_reclaim_destroy(r2), 0);
+	assert_int_equal(ks_reclaim_destroy(NULL), 0);
+	ks_test_env_fini(&e);
+}
+
+#define EACH(fn) \
+	cmocka_unit_test_prestate(fn, "per-object"), cmocka_unit_test_prestate(fn, "batched"), \
+	cmocka_unit_test_prestate(fn, "batched-delayed"), cmocka_unit_test_prestate(fn, "refcount")
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_strategies_listed),
+		EACH(test_lifecycle),
+		EACH(test_delay_holds),
+		EACH(test_flush),
+		EACH(test_bad_input),
+	};
+
+	return cmocka_run_group_tests(tests, setup_reg, teardown_reg);
+}
