@@ -45,25 +45,6 @@ int ks_idr_alloc_cyclic(struct ks_idr *idr, struct ks_radix_ctx *ctx, int start,
 	return (int)id;
 }
 
-int ks_idr_pidfs_add(struct ks_idr_space *is, struct ks_radix_ctx *ctx,
-		     struct ks_pid *pid)
-{
-	unsigned long id;
-	int err;
-
-	/* pidfs_add_pid(): ino from a static u64 counter starting at 2 */
-	err = ks_radix_alloc(&is->ino_tree, is->ino_next, is->ino_next, pid, ctx, &id);
-	if (err)
-		return err == -ENOSPC ? -EEXIST : err;
-	pid->ino = is->ino_next++;
-	return 0;
-}
-
-void ks_idr_pidfs_remove(struct ks_idr_space *is, struct ks_pid *pid)
-{
-	ks_radix_remove(&is->ino_tree, pid->ino);
-}
-
 int ks_idr_space_init(struct ks_pid_space *s, bool pidfs_under_lock)
 {
 	struct ks_lock_class *cls, *pl_cls;
@@ -98,8 +79,7 @@ int ks_idr_space_init(struct ks_pid_space *s, bool pidfs_under_lock)
 		return err;
 	}
 	is->pidfs_under_lock = pidfs_under_lock;
-	is->ino_next = 2;
-	ks_radix_init(&is->ino_tree);
+	is->ino_next = 2; /* pidfs: inode numbers start at 2 */
 	s->priv = is;
 	return 0;
 }
@@ -109,7 +89,6 @@ void ks_idr_space_fini(struct ks_pid_space *s)
 	struct ks_idr_space *is = ks_idr_space(s);
 	struct ks_mem_type *t;
 
-	ks_radix_destroy(&is->ino_tree);
 	ks_radix_preloads_destroy(&is->preloads);
 	ks_spin_destroy(&is->pidmap_lock);
 	if (!ks_pid_space_mem_type(s, "pidmap", sizeof(*is), &t))
@@ -149,7 +128,6 @@ int ks_idr_publish_locked(struct ks_idr_space *is, struct ks_radix_ctx *ctx,
 			  struct ks_pid *pid)
 {
 	struct ks_pid_ns *ns = pid->numbers[pid->level].ns;
-	int err;
 
 	/*
 	 * alloc_pid(): "ENOMEM is not the most obvious choice ... but ENOMEM
@@ -157,11 +135,8 @@ int ks_idr_publish_locked(struct ks_idr_space *is, struct ks_radix_ctx *ctx,
 	 */
 	if (!ks_pidns_adding(ns))
 		return -ENOMEM;
-	if (is->pidfs_under_lock) {
-		err = ks_idr_pidfs_add(is, ctx, pid);
-		if (err)
-			return -ENOMEM;
-	}
+	if (is->pidfs_under_lock)
+		pid->ino = is->ino_next++; /* pidfs_add_pid() */
 	for (int i = pid->level; i >= 0; i--) {
 		struct ks_upid *upid = &pid->numbers[i];
 
@@ -189,8 +164,6 @@ void ks_idr_free(struct ks_pid *pid)
 		ks_pidns_dec_allocated(upid->ns);
 		ks_radix_remove(&ks_idr_of(upid->ns)->rt, upid->nr);
 	}
-	if (is->pidfs_under_lock)
-		ks_idr_pidfs_remove(is, pid);
 	ks_spin_unlock(&is->pidmap_lock);
 }
 

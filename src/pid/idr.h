@@ -25,14 +25,16 @@ struct ks_idr_space {
 	struct ks_mem_type *node_type; /* "idr_node" (radix_tree_node) */
 	struct ks_mem_type *idr_type;  /* "idr": struct ks_idr per namespace */
 	/*
-	 * pidfs (6.18 fs/pidfs.c pidfs_add_pid()/pidfs_remove_pid()): every pid
-	 * gets a u64 inode number from a counter and is indexed by it under
-	 * pidmap_lock. Stand-in for the rb-tree: a radix tree keyed by ino.
-	 * idr-once (7.0) takes pidfs out of the lock and leaves these unused.
+	 * pidfs (6.18 fs/pidfs.c pidfs_add_pid()): every pid gets a u64 inode
+	 * number from a counter under pidmap_lock. The kernel also inserts the
+	 * pid into an rb-tree keyed by ino there (rb_find_add_rcu() under
+	 * pidmap_lock_seq); kscale keeps only the counter: the tree's nodes are
+	 * embedded in struct pid and allocate nothing, and a stand-in that
+	 * allocates would overcharge idr-relock. idr-once (7.0) takes pidfs
+	 * out of the lock (per-CPU cookies, an rhashtable) and skips this.
 	 */
 	bool pidfs_under_lock;
 	uint64_t ino_next;
-	struct ks_radix ino_tree;
 };
 
 static inline struct ks_idr_space *ks_idr_space(const struct ks_pid_space *s)
@@ -77,10 +79,6 @@ int ks_idr_alloc(struct ks_idr *idr, struct ks_radix_ctx *ctx, int start, int en
 int ks_idr_alloc_cyclic(struct ks_idr *idr, struct ks_radix_ctx *ctx, int start,
 			int end);
 
-/* pidfs_add_pid()/pidfs_remove_pid() under pidmap_lock (6.18 only). */
-int ks_idr_pidfs_add(struct ks_idr_space *is, struct ks_radix_ctx *ctx,
-		     struct ks_pid *pid);
-void ks_idr_pidfs_remove(struct ks_idr_space *is, struct ks_pid *pid);
 
 /* Shared ops. */
 int ks_idr_space_init(struct ks_pid_space *s, bool pidfs_under_lock);

@@ -79,7 +79,9 @@ static int xa_alloc_cyclic_locked(struct ks_pid_space *s, struct xa_ns *x,
 				  unsigned long min, unsigned long max,
 				  unsigned int *next, unsigned long *id)
 {
-	unsigned long lo = *next > min ? *next : min;
+	/* ns_last_pid writes pid_next without the lock (READ_ONCE here) */
+	unsigned long cur = __atomic_load_n(next, __ATOMIC_RELAXED);
+	unsigned long lo = cur > min ? cur : min;
 	int ret;
 
 	ret = xa_alloc_locked(s, x, lo, max, id);

@@ -3,7 +3,7 @@
  * Many threads, each labelled with a CPU of a 64-CPU synthetic topology,
  * allocate, free, look up and walk pids at random in three nested
  * namespaces with small pid_max values (so numbers wrap and are reused
- * quickly), for every strategy. Checked: a live number is never handed out
+ * quickly), and now and then move ns_last_pid, for every strategy. Checked: a live number is never handed out
  * twice in a namespace (an owner table per namespace, claimed with a CAS
  * after allocation and released before the free), and a lookup or find_ge
  * never returns a pid whose number in that namespace is not the one asked
@@ -92,6 +92,12 @@ static void *worker_fn(void *arg)
 		struct ks_pid_ns *ns = sh->ns[which];
 		struct ks_pid *pid;
 
+		if ((r >> 12) % 64 == 0) {
+			/* ns_last_pid written while others allocate (no lock) */
+			ks_pid_ns_set_last_pid(ns, rnd(&w->seed) % ns_pid_max[which], true);
+			ops++;
+			continue;
+		}
 		switch ((r >> 4) % 4) {
 		case 0: /* alloc */
 			if (w->nheld == HELD_MAX) {
