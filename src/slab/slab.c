@@ -1384,6 +1384,7 @@ int ks_kmem_cache_free(struct ks_kmem_cache *cache, void *obj)
 	unsigned long bit, old;
 	ptrdiff_t off;
 	unsigned int idx;
+	struct obj_cgroup **vec;
 
 	if (!c)
 		return -EINVAL;
@@ -1410,9 +1411,14 @@ int ks_kmem_cache_free(struct ks_kmem_cache *cache, void *obj)
 		return -EINVAL; /* not allocated: a double free */
 
 	ks_rcu_read_lock();
-	if (__atomic_load_n(&sl->objcgs, __ATOMIC_ACQUIRE)) {
+	/*
+	 * Load the vector once: another CPU may be installing it with a cmpxchg
+	 * (objcg_attach()), so every access to sl->objcgs must be atomic.
+	 */
+	vec = __atomic_load_n(&sl->objcgs, __ATOMIC_ACQUIRE);
+	if (vec) {
 		/* memcg_slab_free_hook() */
-		struct obj_cgroup *objcg = __atomic_exchange_n(&sl->objcgs[idx], NULL,
+		struct obj_cgroup *objcg = __atomic_exchange_n(&vec[idx], NULL,
 							       __ATOMIC_RELAXED);
 
 		if (objcg) {
