@@ -160,7 +160,7 @@ static int ns_new(struct ks_pid_space *s, struct ks_pid_ns *parent, int pid_max,
 	ks_mutex_lock(&s->ns_lock);
 	ns->next = s->namespaces;
 	s->namespaces = ns;
-	s->nr_namespaces++;
+	__atomic_fetch_add(&s->nr_namespaces, 1, __ATOMIC_RELAXED);
 	ks_mutex_unlock(&s->ns_lock);
 	*out = ns;
 	return 0;

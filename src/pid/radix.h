@@ -20,6 +20,17 @@
  *
  * Deviation: the kernel stores a lone entry at index 0 directly in the root;
  * here every entry lives in a leaf node.
+ *
+ * Cost to know when reading benchmarks: like delete_node() and
+ * radix_tree_shrink(), a remove frees every node it empties and shrinks the
+ * height while the root has one child in slot 0. In a namespace that holds
+ * only its init and one pid that is allocated and freed in a loop, every
+ * allocation therefore rebuilds the path to the cursor (measured: 4.76 node
+ * allocations per alloc+free at pid_max 32768), each freed with call_rcu().
+ * The kernel does the same in that state; a namespace with live pids spread
+ * over its range keeps its upper nodes and churns about one leaf per 64
+ * allocations (Wilcox: "only 1.6% of xa_alloc() calls result in calling
+ * slab").
  */
 #ifndef KSCALE_SRC_PID_RADIX_H
 #define KSCALE_SRC_PID_RADIX_H
