@@ -130,6 +130,7 @@ static void test_strategies_and_bad_create(void **state)
 	}
 	assert_true(found);
 	assert_true(strstr(s[1].source, "59.17 s -> 18.90 s") != NULL);
+	assert_true(strstr(s[0].source, "600-700,000 inodes/s") != NULL);
 
 	ks_test_env_init(&env, ks_test_topologies[0]);
 	o.topo = env.topo;

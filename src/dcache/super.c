@@ -25,7 +25,8 @@ static const struct ks_strategy_info strategy_infos[] = {
 		.summary = "one inode list per superblock under s_inode_list_lock, "
 			   "taken on every inode add and evict",
 		.source = "fs/inode.c inode_sb_list_add(), inode_sb_list_del(), "
-			  "evict_inodes(), Linux 6.18",
+			  "evict_inodes(), Linux 6.18; Dave Chinner (2023-12-06): a hard "
+			  "limit around 600-700,000 inodes/s on XFS",
 	},
 	{
 		.name = "dlock",
