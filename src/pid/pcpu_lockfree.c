@@ -178,6 +178,7 @@ static int slow_alloc(struct kpr_space *sp, struct kpr_ns *pns, int cpu, int pid
 			__atomic_store_n(&pns->cur[cpu].r, NULL, __ATOMIC_RELEASE);
 			range_detach(old);
 		}
+		fresh->owner = cpu;
 		ret = kpr_carve_lockless(&pns->dir, fresh, pid_max);
 		if (!ret) {
 			nr = range_take(fresh, pid_max);
@@ -248,9 +249,31 @@ static int tid_alloc(struct kpr_space *sp, struct kpr_ns *pns, int cpu, int nr, 
 	return ret;
 }
 
-/* Release every number of @pid: no lock, local or remote. */
+/*
+ * A namespace without init dropped a number (a failed first fork, rare): if
+ * the owner's range is now empty, unhook and retire it and carve from slot
+ * 0 again, under the owner's lock that guards its current pointer.
+ */
+static void unborn_put(struct kpr_space *sp, struct kpr_ns *pns, struct kpr_range *r)
+{
+	struct kpr_cpu *pc = sp->cpu[r->owner];
+	uint32_t s;
+
+	ks_spin_lock(&pc->lock);
+	s = __atomic_load_n(&r->state, __ATOMIC_ACQUIRE);
+	if (pns->cur[r->owner].r == r && !(s & (KPR_ST_USED_MASK | KPR_ST_DETACHED))) {
+		__atomic_store_n(&pns->cur[r->owner].r, NULL, __ATOMIC_RELEASE);
+		range_detach(r);
+		kpr_reset_cursor(&pns->dir);
+	}
+	ks_spin_unlock(&pc->lock);
+}
+
+/* Release every number of @pid: no lock, local or remote (but see above). */
 static void release(struct ks_pid *pid)
 {
+	/* once our number is put, the range may retire: RCU keeps it */
+	ks_rcu_read_lock();
 	for (int i = 0; i <= pid->level; i++) {
 		struct kpr_ns *pns = pid->numbers[i].ns->priv;
 		int nr = pid->numbers[i].nr;
@@ -262,16 +285,10 @@ static void release(struct ks_pid *pid)
 		bit_clear(r->bitmap, nr & (KPR_SIZE - 1));
 		range_put(r);
 		/* a failed first fork: pid 1 comes again (see pcpu_range.c) */
-		if (!__atomic_load_n(&pid->numbers[i].ns->child_reaper, __ATOMIC_ACQUIRE)) {
-			uint32_t s = __atomic_load_n(&r->state, __ATOMIC_RELAXED);
-
-			if (!(s & (KPR_ST_USED_MASK | KPR_ST_DETACHED | KPR_ST_DEAD)))
-				__atomic_compare_exchange_n(&r->state, &s,
-							    (uint32_t)r->lo << KPR_ST_NEXT_SHIFT,
-							    false, __ATOMIC_ACQ_REL,
-							    __ATOMIC_RELAXED);
-		}
+		if (!__atomic_load_n(&pid->numbers[i].ns->child_reaper, __ATOMIC_ACQUIRE))
+			unborn_put(pid->space->priv, pns, r);
 	}
+	ks_rcu_read_unlock();
 }
 
 static int pl_publish(struct ks_pid *pid)

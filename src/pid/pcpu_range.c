@@ -135,6 +135,7 @@ static int slow_alloc(struct kpr_space *sp, struct kpr_ns *pns, int cpu, int pid
 	nr = fast_alloc(pns, cpu, pid_max);
 	if (!nr) {
 		fresh->lock = &pc->lock;
+		fresh->owner = cpu;
 		ret = kpr_carve(&pns->dir, fresh, pid_max);
 		if (!ret) {
 			pns->cur[cpu].r = fresh;
@@ -234,11 +235,21 @@ static void release(struct ks_pid *pid)
 		r->used--;
 		/*
 		 * A failed first fork: the namespace has no init, so its next
-		 * pid must be 1 again (6.18 resets the IDR cursor to 0).
+		 * pid must be 1 again, on any CPU (6.18 resets the IDR cursor
+		 * to 0): retire the empty range and carve from slot 0 again.
+		 * r->lock is its owner's, so the owner's current pointer may be
+		 * changed here.
 		 */
-		if (!r->used && !r->detached &&
-		    !__atomic_load_n(&pid->numbers[i].ns->child_reaper, __ATOMIC_ACQUIRE))
-			r->next = r->lo;
+		if (!r->used &&
+		    !__atomic_load_n(&pid->numbers[i].ns->child_reaper, __ATOMIC_ACQUIRE)) {
+			if (!r->detached) {
+				if (pns->cur[r->owner].r == r)
+					pns->cur[r->owner].r = NULL;
+				r->detached = true;
+				r->next = r->hi;
+			}
+			kpr_reset_cursor(&pns->dir);
+		}
 		maybe_retire(r);
 	}
 	if (held)

@@ -123,14 +123,16 @@ struct kpr_range *kpr_range_new(struct kpr_dir *d)
 {
 	struct kpr_range *r = ks_mem_zalloc(d->range_type, sizeof(*r));
 
-	if (r)
+	if (r) {
 		r->dir = d;
+		r->type = d->range_type;
+	}
 	return r;
 }
 
 void kpr_range_free_now(struct kpr_dir *d, struct kpr_range *r)
 {
-	ks_mem_free(d->range_type, r, sizeof(*r));
+	ks_mem_free(r->type, r, sizeof(*r));
 }
 
 static void range_free_rcu(struct ks_rcu_head *h)
@@ -300,6 +302,14 @@ void kpr_retire(struct kpr_dir *d, struct kpr_range *r)
 			 NULL, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&d->st.retires, 1, __ATOMIC_RELAXED);
 	ks_call_rcu(&r->rcu, range_free_rcu);
+}
+
+void kpr_reset_cursor(struct kpr_dir *d)
+{
+	ks_spin_lock(&d->lock);
+	__atomic_store_n(&d->cursor, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->wrapped, false, __ATOMIC_RELAXED);
+	ks_spin_unlock(&d->lock);
 }
 
 void kpr_set_last(struct kpr_dir *d, int last)

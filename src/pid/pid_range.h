@@ -66,8 +66,10 @@ struct kpr_dir;
 
 struct kpr_range {
 	struct kpr_dir *dir;
+	struct ks_mem_type *type;	/* to free it, even after its namespace */
 	/* pcpu-range: the lock of the CPU that carved the range. */
 	struct ks_spinlock *lock;
+	int owner;		/* the CPU whose current range it was carved as */
 	int base;		/* first number of the block */
 	int slot;
 	uint16_t lo, hi;	/* numbers base+lo .. base+hi-1 may be handed out */
@@ -180,6 +182,12 @@ int kpr_carve_lockless(struct kpr_dir *d, struct kpr_range *r, int pid_max);
 int kpr_carve_at(struct kpr_dir *d, struct kpr_range *r, int nr, int pid_max);
 /* Empty @r's slot and free it after a grace period. */
 void kpr_retire(struct kpr_dir *d, struct kpr_range *r);
+/*
+ * A namespace without init lost its only number (a failed first fork):
+ * carving starts again at slot 0, so its next pid is 1 on any CPU (6.18
+ * resets the IDR cursor to 0).
+ */
+void kpr_reset_cursor(struct kpr_dir *d);
 /* ns_last_pid: write moves the carve cursor; read is its number - 1. */
 void kpr_set_last(struct kpr_dir *d, int last);
 int kpr_get_last(struct kpr_dir *d);
