@@ -535,10 +535,20 @@ static void test_commands(void **st)
 	char *argv[] = {"zz-test-a", "ok", NULL};
 	size_t n;
 
+	size_t a = 0, b = 0;
+
+	/* Subsystems register their own commands (pid-replay): find ours. */
 	c = kb_commands(&n);
-	assert_int_equal(n, 2);
-	assert_string_equal(c[0]->name, "zz-test-a"); /* sorted by name */
-	assert_string_equal(c[1]->name, "zz-test-b");
+	assert_true(n >= 2);
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(c[i]->name, "zz-test-a"))
+			a = i + 1;
+		if (!strcmp(c[i]->name, "zz-test-b"))
+			b = i + 1;
+		if (i)	/* sorted by name */
+			assert_true(strcmp(c[i - 1]->name, c[i]->name) < 0);
+	}
+	assert_true(a && b && a < b);
 	x = kb_command_find("zz-test-b");
 	assert_ptr_equal(x, &test_cmd_b);
 	assert_int_equal(x->main(2, argv), 0);

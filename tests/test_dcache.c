@@ -8,6 +8,7 @@
 #include <kscale/dcache.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,12 +32,12 @@ static void evict_hook(struct ks_inode *inode, void *ipriv, void *fs_info)
 	(void)ipriv;
 }
 
-static const struct ks_super_operations sops = { .evict_inode = evict_hook };
+static const struct ks_super_operations sops = {.evict_inode = evict_hook};
 
 static void fs_init_opts(struct fs *f, const char *strategy, const char *topo,
 			 unsigned int hash_bits)
 {
-	struct ks_dcache_opts o = { 0 };
+	struct ks_dcache_opts o = {0};
 
 	memset(f, 0, sizeof(*f));
 	ks_test_env_init(&f->env, topo);
@@ -103,7 +104,7 @@ static int mk_create(void *arg, struct ks_dentry *parent, struct ks_dentry *d)
 
 static struct ks_dentry *get(struct ks_dentry *parent, const char *name, unsigned int mode)
 {
-	struct mk m = { .mode = mode };
+	struct mk m = {.mode = mode};
 	struct ks_dentry *d = NULL;
 
 	assert_true(ks_d_lookup_or_create(parent, name, mk_create, &m, &d) >= 0);
@@ -114,7 +115,7 @@ static struct ks_dentry *get(struct ks_dentry *parent, const char *name, unsigne
 
 static void test_strategies_and_bad_create(void **state)
 {
-	struct ks_dcache_opts o = { 0 };
+	struct ks_dcache_opts o = {0};
 	struct ks_dcache *dc = NULL;
 	struct ks_test_env env;
 	const struct ks_strategy_info *s;
@@ -129,6 +130,7 @@ static void test_strategies_and_bad_create(void **state)
 	}
 	assert_true(found);
 	assert_true(strstr(s[1].source, "59.17 s -> 18.90 s") != NULL);
+	assert_true(strstr(s[0].source, "600-700,000 inodes/s") != NULL);
 
 	ks_test_env_init(&env, ks_test_topologies[0]);
 	o.topo = env.topo;
@@ -158,7 +160,7 @@ static void test_lookup_create_and_account(void **state)
 	for (size_t t = 0; t < ks_test_nr_topologies; t++) {
 		struct ks_dentry *a, *a2, *b;
 		struct ks_dcache_stats st;
-		struct mk m = { .mode = KS_S_IFREG | 0444 };
+		struct mk m = {.mode = KS_S_IFREG | 0444};
 		struct fs f;
 
 		fs_init_opts(&f, STRAT(state), ks_test_topologies[t], 0);
@@ -208,7 +210,7 @@ static void test_bad_names_and_args(void **state)
 	char longname[KS_NAME_MAX + 2];
 	struct ks_dentry *d;
 	struct ks_inode *inode;
-	struct mk m = { .mode = KS_S_IFREG };
+	struct mk m = {.mode = KS_S_IFREG};
 	struct fs f;
 
 	fs_init(&f, STRAT(state));
@@ -222,8 +224,7 @@ static void test_bad_names_and_args(void **state)
 	assert_int_equal(ks_d_lookup(f.root, "a", NULL), -EINVAL);
 	assert_int_equal(ks_d_lookup(NULL, "a", &d), -EINVAL);
 	assert_int_equal(ks_d_lookup(f.root, longname, &d), -ENAMETOOLONG);
-	assert_int_equal(ks_d_lookup_or_create(f.root, longname, mk_create, &m, &d),
-			 -ENAMETOOLONG);
+	assert_int_equal(ks_d_lookup_or_create(f.root, longname, mk_create, &m, &d), -ENAMETOOLONG);
 	assert_int_equal(ks_d_lookup_or_create(f.root, "a/", mk_create, &m, &d), -EINVAL);
 	assert_int_equal(ks_d_lookup_or_create(f.root, "a", NULL, &m, &d), -EINVAL);
 	assert_int_equal(ks_d_alloc(f.root, "", &d), -EINVAL);
@@ -280,16 +281,16 @@ static void test_hash_collisions(void **state)
 	/* the same names under three parents, short and external (> 40) */
 	for (p = 0; p < 3; p++)
 		for (i = 0; i < 200; i++) {
-			snprintf(name, sizeof(name), i % 2 ? "n%d" :
-				 "a-name-longer-than-the-inline-forty-bytes-%d", i);
+			snprintf(name, sizeof(name),
+				 i % 2 ? "n%d" : "a-name-longer-than-the-inline-forty-bytes-%d", i);
 			d = get(dirs[p], name, KS_S_IFREG);
 			assert_int_equal(ks_dput(d), 0);
 		}
 	assert_int_equal(stats(&f).dentries, 1 + 3 + 600);
 	for (p = 0; p < 3; p++)
 		for (i = 0; i < 200; i++) {
-			snprintf(name, sizeof(name), i % 2 ? "n%d" :
-				 "a-name-longer-than-the-inline-forty-bytes-%d", i);
+			snprintf(name, sizeof(name),
+				 i % 2 ? "n%d" : "a-name-longer-than-the-inline-forty-bytes-%d", i);
 			assert_int_equal(ks_d_lookup(dirs[p], name, &d), 0);
 			assert_ptr_equal(ks_d_parent(d), dirs[p]);
 			assert_string_equal(ks_d_name(d), name);
@@ -304,8 +305,8 @@ static void test_hash_collisions(void **state)
 /* ---- revalidation and d_delete ------------------------------------------ */
 
 struct rv {
-	int valid;      /* what d_revalidate answers */
-	int echild;     /* answer -ECHILD under RCU */
+	int valid;  /* what d_revalidate answers */
+	int echild; /* answer -ECHILD under RCU */
 	int rcu_calls, ref_calls, releases, deletes;
 	int kill_at_zero;
 };
@@ -345,8 +346,8 @@ static const struct ks_dentry_operations rv_ops = {
 
 static void test_revalidate_failure_relookup(void **state)
 {
-	struct rv v = { .valid = 1 };
-	struct mk m = { .mode = KS_S_IFREG, .ops = &rv_ops, .priv = &v };
+	struct rv v = {.valid = 1};
+	struct mk m = {.mode = KS_S_IFREG, .ops = &rv_ops, .priv = &v};
 	struct ks_dentry *d, *d2;
 	uint64_t ino;
 	struct fs f;
@@ -494,7 +495,7 @@ static void test_lru_per_node(void **state)
 	for (size_t t = 0; t < ks_test_nr_topologies; t++) {
 		struct fs f;
 		int nodes, cpus, node;
-		long expect[64] = { 0 };
+		long expect[64] = {0};
 		char name[32];
 
 		fs_init_opts(&f, STRAT(state), ks_test_topologies[t], 0);
@@ -542,8 +543,8 @@ static void test_lru_per_node(void **state)
 
 static void test_double_put_and_dead(void **state)
 {
-	struct rv v = { .valid = 1, .kill_at_zero = 1 };
-	struct mk m = { .mode = KS_S_IFDIR, .ops = &rv_ops, .priv = &v };
+	struct rv v = {.valid = 1, .kill_at_zero = 1};
+	struct mk m = {.mode = KS_S_IFDIR, .ops = &rv_ops, .priv = &v};
 	struct ks_dentry *d, *x;
 	struct ks_inode *inode;
 	struct fs f;
@@ -578,6 +579,12 @@ static void test_double_put_and_dead(void **state)
 	assert_int_equal(ks_d_add(d, inode, NULL, NULL), -EINVAL);
 	assert_int_equal(ks_igrab(inode), -ENOENT); /* being evicted */
 	assert_int_equal(ks_dcache_destroy(f.dc), -EDEADLK);
+	{
+		struct ks_dcache *other = NULL;
+
+		assert_int_equal(ks_dcache_create(STRAT(state), NULL, &other), -EDEADLK);
+		assert_null(other);
+	}
 	assert_int_equal(ks_rcu_read_unlock(), 0);
 	fs_fini(&f);
 }
@@ -616,7 +623,7 @@ static void test_destroy_busy_and_alias(void **state)
 
 struct walk {
 	long n;
-	uint64_t xor;
+	uint64_t xor ;
 	int stop_at;
 };
 
@@ -632,7 +639,7 @@ static int walk_fn(struct ks_inode *inode, void *arg)
 static void test_inode_list_walk(void **state)
 {
 	for (size_t t = 0; t < ks_test_nr_topologies; t++) {
-		struct walk w = { 0 };
+		struct walk w = {0};
 		uint64_t xor = ks_inode_ino(NULL);
 		struct ks_dentry *d;
 		char name[16];
@@ -682,9 +689,8 @@ static void test_enomem_everywhere(void **state)
 
 	ks_test_env_init(&env, ks_test_topologies[2]);
 	for (uint64_t nth = 1; successes < 2 && nth < 200; nth++) {
-		struct ks_dcache_opts o = { .topo = env.topo, .locks = env.locks,
-					    .mem = env.mem };
-		struct mk m = { .mode = KS_S_IFDIR | 0555 };
+		struct ks_dcache_opts o = {.topo = env.topo, .locks = env.locks, .mem = env.mem};
+		struct mk m = {.mode = KS_S_IFDIR | 0555};
 		struct ks_dcache *dc = NULL;
 		struct ks_dentry *root, *d, *e;
 		char longname[80];
@@ -740,8 +746,9 @@ static void test_lockstat_classes(void **state)
 	for (size_t i = 0; i < n; i++) {
 		if (!strcmp(cls[i].name, "s_inode_list_lock")) {
 			seen_list = true;
-			assert_int_equal(cls[i].scope, !strcmp(STRAT(state), "global") ?
-					 KS_LOCK_GLOBAL : KS_LOCK_PERCPU);
+			assert_int_equal(cls[i].scope, !strcmp(STRAT(state), "global")
+							       ? KS_LOCK_GLOBAL
+							       : KS_LOCK_PERCPU);
 			if (ks_lockstat_enabled())
 				assert_true(cls[i].acquisitions >= 3); /* root, x add+del, y */
 		}
@@ -753,9 +760,132 @@ static void test_lockstat_classes(void **state)
 	fs_fini(&f);
 }
 
-#define T(fn)                                                \
-	cmocka_unit_test_prestate(fn, (void *)"global"),     \
-	cmocka_unit_test_prestate(fn, (void *)"dlock")
+/* ---- the procfs hooks: proc_flush_pid() built on the public API ---------- */
+
+/* A "struct pid" with its inode list (pid->inodes under pid->lock). */
+struct fake_pid {
+	pthread_mutex_t lock;
+	struct ks_dcache_link inodes; /* circular, head of the user links */
+	int evicted;
+};
+
+static void pid_evict(struct ks_inode *inode, void *ipriv, void *fs_info)
+{
+	struct fake_pid *pid = ipriv;
+	struct ks_dcache_link *l = ks_inode_user_link(inode);
+
+	if (!pid)
+		return;
+	/* proc_evict_inode(): off the pid's list under pid->lock */
+	pthread_mutex_lock(&pid->lock);
+	l->prev->next = l->next;
+	l->next->prev = l->prev;
+	pid->evicted++;
+	pthread_mutex_unlock(&pid->lock);
+}
+
+static const struct ks_super_operations pid_sops = {.evict_inode = pid_evict};
+
+struct pid_mk {
+	struct fake_pid *pid;
+};
+
+/* proc_pid_make_base_inode(): a pid directory inode joins pid->inodes */
+static int pid_create(void *arg, struct ks_dentry *parent, struct ks_dentry *d)
+{
+	struct fake_pid *pid = ((struct pid_mk *)arg)->pid;
+	struct ks_dcache_link *l;
+	struct ks_inode *inode;
+	int r;
+
+	r = ks_inode_new(ks_d_dcache(parent), KS_S_IFDIR | 0555, pid, &inode);
+	if (r)
+		return r;
+	l = ks_inode_user_link(inode);
+	pthread_mutex_lock(&pid->lock);
+	l->next = pid->inodes.next;
+	l->prev = &pid->inodes;
+	pid->inodes.next->prev = l;
+	pid->inodes.next = l;
+	pthread_mutex_unlock(&pid->lock);
+	r = ks_d_add(d, inode, NULL, NULL);
+	if (r)
+		ks_iput(inode); /* evict unlinks it */
+	return r;
+}
+
+/*
+ * proc_flush_pid() -> proc_invalidate_siblings_dcache(): for every inode on
+ * the pid's list, igrab(), d_find_any_alias(), d_invalidate(), dput(), iput().
+ */
+static void flush_pid(struct fake_pid *pid)
+{
+	for (;;) {
+		struct ks_inode *inode = NULL;
+		struct ks_dentry *d;
+
+		pthread_mutex_lock(&pid->lock);
+		for (struct ks_dcache_link *l = pid->inodes.next; l != &pid->inodes; l = l->next)
+			if (!ks_igrab(ks_inode_from_user_link(l))) {
+				inode = ks_inode_from_user_link(l);
+				break;
+			}
+		pthread_mutex_unlock(&pid->lock);
+		if (!inode)
+			return;
+		if (!ks_d_find_any_alias(inode, &d)) {
+			assert_int_equal(ks_d_invalidate(d), 0);
+			assert_int_equal(ks_dput(d), 0);
+		}
+		assert_int_equal(ks_iput(inode), 0); /* the last: evict unlinks it */
+	}
+}
+
+static void test_flush_pid_via_user_links(void **state)
+{
+	struct ks_dcache_opts o = {0};
+	struct fake_pid pid = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct pid_mk pm = {.pid = &pid};
+	struct ks_dentry *root, *tgid, *task, *tid, *d;
+	struct ks_test_env env;
+	struct ks_dcache *dc;
+	struct ks_dcache_stats st;
+
+	pid.inodes.next = pid.inodes.prev = &pid.inodes;
+	ks_test_env_init(&env, ks_test_topologies[1]);
+	o.topo = env.topo;
+	o.locks = env.locks;
+	o.mem = env.mem;
+	o.s_op = &pid_sops;
+	assert_int_equal(ks_dcache_create(STRAT(state), &o, &dc), 0);
+	assert_int_equal(ks_d_root(dc, &root), 0);
+	/* /42 and /42/task/42 are both on pid 42's list, as in fs/proc */
+	assert_int_equal(ks_d_lookup_or_create(root, "42", pid_create, &pm, &tgid), 1);
+	task = get(tgid, "task", KS_S_IFDIR | 0555);
+	assert_int_equal(ks_d_lookup_or_create(task, "42", pid_create, &pm, &tid), 1);
+	assert_int_equal(build(tid, 2, 5), 5 + 25);
+	assert_int_equal(build(tgid, 2, 4), 4 + 16);
+	assert_int_equal(ks_dput(tid), 0);
+	assert_int_equal(ks_dput(task), 0);
+	assert_int_equal(ks_dput(tgid), 0);
+	assert_int_equal(ks_dcache_stats(dc, &st), 0);
+	assert_int_equal(st.dentries, 1 + 1 + 1 + 1 + 30 + 20);
+
+	flush_pid(&pid);
+	assert_int_equal(pid.evicted, 2);
+	assert_ptr_equal(pid.inodes.next, &pid.inodes);
+	assert_int_equal(ks_d_lookup(root, "42", &d), -ENOENT);
+	assert_int_equal(ks_dcache_stats(dc, &st), 0);
+	assert_int_equal(st.dentries, 1);
+	assert_int_equal(st.inodes, 1);
+	assert_int_equal(ks_dput(root), 0);
+	assert_int_equal(ks_dcache_destroy(dc), 0);
+	ks_test_env_fini(&env);
+}
+
+#define T(fn)                                                                                      \
+	cmocka_unit_test_prestate(fn, (void *)"global"),                                           \
+		cmocka_unit_test_prestate(fn, (void *)"dlock")
 
 int main(void)
 {
@@ -773,6 +903,7 @@ int main(void)
 		T(test_inode_list_walk),
 		T(test_enomem_everywhere),
 		T(test_lockstat_classes),
+		T(test_flush_pid_via_user_links),
 	};
 	int r;
 

@@ -77,6 +77,7 @@ static void test_complete(void **state)
 		ks_test_env_init(&e, ks_test_topologies[t]);
 		o.topo = e.topo;
 		o.locks = e.locks;
+		o.mem = e.mem;
 		o.max_workers = 8;
 		assert_int_equal(ks_rcu_barrier_create(impl, &o, &b), 0);
 		nr = ks_topo_nr_cpus(e.topo);
@@ -158,6 +159,7 @@ static void test_sharing_rule(void **state)
 	ks_test_env_init(&e, "synthetic:core:2 pu:1");
 	o.topo = e.topo;
 	o.locks = e.locks;
+	o.mem = e.mem;
 	o.gp_delay_us = 150000; /* a barrier long enough to arrive during it */
 	assert_int_equal(ks_rcu_barrier_create(impl, &o, &b), 0);
 	first.b = b;

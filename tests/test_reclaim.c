@@ -8,6 +8,8 @@
 
 #include <kscale/reclaim.h>
 
+#include "reclaim/internal.h" /* the poison test plays a broken strategy */
+
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
@@ -202,6 +204,54 @@ static void test_flush(void **state)
 	ks_test_env_fini(&e);
 }
 
+/*
+ * A broken strategy, played by hand: the fqdir looks freed (poisoned) while
+ * callbacks of its queues are still pending. Every such callback must see
+ * the poison, count it and leave the queue alone rather than touch it.
+ */
+static void test_poison_detected(void **state)
+{
+	struct frag_queue *saved[FRAGS];
+	struct ks_reclaim_opts o;
+	struct ks_reclaim_stats st;
+	struct ks_reclaim *r;
+	struct ks_test_env e;
+	struct ks_netns *ns;
+	struct fqdir *f;
+	int n = 0;
+
+	(void)state;
+	ks_test_env_init(&e, "synthetic:core:2 pu:1");
+	opts_for(&o, &e, "kernel");
+	assert_int_equal(ks_reclaim_create("per-object", &o, &r), 0);
+	assert_int_equal(ks_netns_create(r, &ns), 0);
+	f = ns->fqdir[0];
+	for (unsigned int b = 0; b < f->nr_buckets; b++)
+		for (struct frag_queue *fq = f->hash[b]; fq; fq = fq->next)
+			saved[n++] = fq;
+	assert_int_equal(n, FRAGS);
+	f->magic = POISON_MAGIC;
+	ks_reclaim_fqdir_destroy_table(r, f);
+	assert_int_equal(ks_rcu_barrier_wait(r->barrier), 0);
+	assert_int_equal(ks_reclaim_stats(r, &st), 0);
+	assert_int_equal(st.poison_hits, FRAGS);
+	assert_int_equal(st.frags_freed, 0);
+	/* Undo the damage so that the namespace tears down normally. */
+	for (int i = 0; i < n; i++)
+		ks_mem_free(r->t_frag, saved[i], sizeof(*saved[i]));
+	f->magic = FQDIR_MAGIC;
+	f->cb_pending = 0;
+	__atomic_fetch_sub(&r->pending_bytes, (int64_t)(FRAGS * sizeof(struct frag_queue)),
+			   __ATOMIC_RELAXED);
+	assert_int_equal(ks_netns_put(r, &ns), 0);
+	assert_int_equal(ks_reclaim_drain(r), 0);
+	assert_int_equal(ks_reclaim_stats(r, &st), 0);
+	assert_int_equal(st.fqdirs_freed, FQDIRS);
+	assert_int_equal(st.early_frees, 0);
+	assert_int_equal(ks_reclaim_destroy(r), 0);
+	ks_test_env_fini(&e);
+}
+
 static void *unregistered_lookup(void *arg)
 {
 	return (void *)(intptr_t)ks_reclaim_lookup(arg, 0, NULL);
@@ -301,6 +351,7 @@ int main(void)
 		EACH(test_lifecycle),
 		EACH(test_delay_holds),
 		EACH(test_flush),
+		cmocka_unit_test(test_poison_detected),
 		EACH(test_bad_input),
 	};
 

@@ -30,7 +30,7 @@ struct churn {
 	struct ks_mem_type *type;
 	uint64_t batch;
 	bool dentries;
-	uint64_t remote;  /* percent of inodes born on the next CPU's list */
+	uint64_t remote; /* percent of inodes born on the next CPU's list */
 	bool registered; /* setup registered the runner's thread with RCU */
 	uint64_t evictions_at_start;
 };
@@ -40,9 +40,9 @@ struct churn_thread {
 	struct ks_dentry *dir; /* dentries=1: this thread's directory */
 	bool registered;
 	int cpu, next_cpu; /* this thread's CPU label and its neighbour's */
-	uint64_t seq;	/* dentry names */
-	uint64_t nr;	/* inodes created, to pick the remote ones */
-	void *objs[]; /* inodes or dentries of the current batch */
+	uint64_t seq;	   /* dentry names */
+	uint64_t nr;	   /* inodes created, to pick the remote ones */
+	void *objs[];	   /* inodes or dentries of the current batch */
 };
 
 static const char *const churn_strategies[] = {"global", "dlock", NULL};
@@ -50,7 +50,7 @@ static const char *const churn_strategies[] = {"global", "dlock", NULL};
 static const struct kb_param_def churn_params[] = {
 	{"batch", "64", "inodes a thread creates before it evicts them (1..65536)"},
 	{"dentries", "0", "1: give every inode a dentry (procfs-like), 0: bare inodes"},
-	{"remote", "0", "percent of inodes created as if on the next CPU (0..100): they die on another CPU than they were born on"},
+	{"remote", "0", "percent of inodes born as if on the next CPU, evicted here (0..100)"},
 	{NULL, NULL, NULL},
 };
 
@@ -60,7 +60,7 @@ static int churn_d_delete(const struct ks_dentry *d, void *priv)
 	return 1;
 }
 
-static const struct ks_dentry_operations churn_dops = { .d_delete = churn_d_delete };
+static const struct ks_dentry_operations churn_dops = {.d_delete = churn_d_delete};
 
 static int churn_create(void *arg, struct ks_dentry *parent, struct ks_dentry *d)
 {
@@ -78,7 +78,7 @@ static int churn_create(void *arg, struct ks_dentry *parent, struct ks_dentry *d
 
 static int churn_setup(const struct kb_cell *c, void **state)
 {
-	struct ks_dcache_opts o = { .topo = c->topo, .locks = c->locks, .mem = c->mem };
+	struct ks_dcache_opts o = {.topo = c->topo, .locks = c->locks, .mem = c->mem};
 	struct ks_dcache_stats st;
 	struct ks_mem_type *type;
 	uint64_t batch, dentries, remote;
@@ -128,8 +128,7 @@ static int churn_thread_init(void *state, int thread, void **tstate)
 	char name[32];
 	int r;
 
-	t = ks_mem_alloc_aligned(ch->type, sizeof(*t) + ch->batch * sizeof(void *),
-				 KS_CACHELINE);
+	t = ks_mem_alloc_aligned(ch->type, sizeof(*t) + ch->batch * sizeof(void *), KS_CACHELINE);
 	if (!t)
 		return -ENOMEM;
 	memset(t, 0, sizeof(*t));

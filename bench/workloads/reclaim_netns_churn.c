@@ -375,8 +375,13 @@ static void teardown(void *state)
 }
 
 static const struct kb_suite_entry suite[] = {
-	{ "per-object,batched", "1,2", "iterations=50000", 0,
-	  "peak memory waiting to be freed: batched vs per-object", "per-object", "batched" },
+	/*
+	 * One-shot: --duration-scale does not shorten it, so the suite runs a
+	 * fifth of the seed's count; the backlog shows within it. The ratio
+	 * is of namespaces per second; peak memory is in the metrics.
+	 */
+	{ "per-object,batched", "1,2", "iterations=10000", 0,
+	  "namespaces/s: batched vs per-object", "per-object", "batched" },
 	{ 0 },
 };
 

@@ -67,6 +67,7 @@ static int setup(const struct kb_cell *cell, void **state)
 		o.locks = cell->locks;
 		o.gp_delay_us = (unsigned int)gp;
 		o.max_workers = (unsigned int)workers;
+		o.mem = cell->mem;
 		ret = ks_rcu_barrier_create(cell->strategy, &o, &s->b);
 	}
 	if (ret) {

@@ -179,8 +179,8 @@ static void sa_teardown(void *state)
 static const struct kb_suite_entry sa_suite[] = {
 	{
 		.strategies = "all",
-		.threads = "1,2",
-		.params = "charged=0,50,100",
+		.threads = "1",
+		.params = "charged=0,100",
 		.duration_s = 1,
 		.headline = "charged alloc/free: objcg-5.9 vs percache-4.10",
 		.base = "percache-4.10",

@@ -292,9 +292,9 @@ static const struct kb_suite_entry churn_suite[] = {
 	{
 		.strategies = "percache-4.10,lists-4.11,objcg-5.9",
 		.threads = "1",
-		.params = "cgroups=64,256;caches=16",
+		.params = "cgroups=256,1024;caches=16",
 		.duration_s = 1,
-		.headline = "teardown at 4k caches: lists-4.11 vs percache-4.10",
+		.headline = "teardown at 4k and 16k caches: lists-4.11 vs percache-4.10",
 		.base = "percache-4.10",
 		.target = "lists-4.11",
 	},

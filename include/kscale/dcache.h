@@ -15,7 +15,8 @@
  * dentry and lives exactly as long as it (drop_inode is generic_delete_inode:
  * when its dentry is killed, the inode is evicted at once). Every object is
  * allocated through ks_mem (types "dentry", "dentry_name", "proc_inode",
- * "dcache_hash", "list_lru", "inode_list", "dcache"), and dentries and inodes
+ * "dcache_hash", "list_lru", "inode_list", "dcache"; the `dlock` list heads
+ * and the per-CPU counters come from ks_percpu, unaccounted), and dentries and inodes
  * are freed after an RCU grace period, as the kernel's dentry_free() and
  * i_callback() do. The kernel's sizes for the same objects (measured with
  * /proc/slabinfo on Linux 6.18.44) are KS_KERNEL_DENTRY_SIZE and
@@ -38,7 +39,8 @@
  * ks_rcu_register_thread(); the functions that may free objects
  * (ks_dput(), ks_iput(), ks_d_invalidate(), ks_shrink_dcache_parent(),
  * ks_dcache_prune()) may be called inside an RCU read-side section (frees
- * are deferred with ks_call_rcu()); ks_dcache_destroy() may not.
+ * are deferred with ks_call_rcu()); ks_dcache_create() and
+ * ks_dcache_destroy() may not.
  */
 #ifndef KSCALE_DCACHE_H
 #define KSCALE_DCACHE_H
@@ -128,7 +130,8 @@ struct ks_dcache_opts {
  * @dentries_unused: of those, on the LRU with no reference (nr_unused).
  * @inodes:          inodes on the superblock's inode list.
  * @bytes:           our live bytes in the dcache's ks_mem types (objects
- *                   waiting for a grace period included).
+ *                   waiting for a grace period included; the types are
+ *                   shared by every dcache of one ks_mem domain).
  * @kernel_bytes:    what @dentries and @inodes occupy in the kernel's slabs
  *                   (KS_KERNEL_DENTRY_SIZE and KS_KERNEL_PROC_INODE_SIZE).
  * @dentry_size:     sizeof our dentry; @inode_size likewise.
@@ -172,9 +175,10 @@ const struct ks_strategy_info *ks_dcache_strategies(size_t *n);
  * @opts:     options (NULL: all defaults).
  * @out:      receives the dcache.
  *
- * Context: a registered RCU thread; may sleep.
+ * Context: a registered RCU thread outside read-side sections; may sleep.
  * Return: 0; -EINVAL for NULL @out or @hash_bits outside 4..24; -ENOENT for
- * an unknown @strategy; -EPERM for a thread not registered with RCU; -ENOMEM; errors of ks_lock_class_get() (-ENOSPC
+ * an unknown @strategy; -EPERM for a thread not registered with RCU;
+ * -EDEADLK inside an RCU read-side section; -ENOMEM; errors of ks_lock_class_get() (-ENOSPC
  * when the lock_stat registry is full) and ks_mem_type_get().
  */
 int ks_dcache_create(const char *strategy, const struct ks_dcache_opts *opts,
@@ -208,12 +212,14 @@ int ks_dcache_stats(const struct ks_dcache *dc, struct ks_dcache_stats *out);
 
 /**
  * ks_dcache_nr_nodes() - number of LRU lists (NUMA nodes of the topology).
+ * Context: any thread.
  * Return: >= 1, or -EINVAL for NULL.
  */
 int ks_dcache_nr_nodes(const struct ks_dcache *dc);
 
 /**
  * ks_dcache_lru_count() - unused dentries on NUMA node @node's LRU list.
+ * Context: any thread (a racy snapshot, as list_lru_count_node()).
  * Return: the count; -EINVAL for NULL @dc or @node out of range.
  */
 long ks_dcache_lru_count(const struct ks_dcache *dc, int node);
@@ -243,13 +249,14 @@ long ks_dcache_prune(struct ks_dcache *dc, int node, unsigned long nr_to_scan);
  * Context: a registered RCU thread. Return: 0 after a full walk; @fn's
  * nonzero return; -EINVAL for NULL @dc or @fn.
  */
-int ks_dcache_for_each_inode(struct ks_dcache *dc,
-			     int (*fn)(struct ks_inode *inode, void *arg), void *arg);
+int ks_dcache_for_each_inode(struct ks_dcache *dc, int (*fn)(struct ks_inode *inode, void *arg),
+			     void *arg);
 
 /* ---- dentries ---------------------------------------------------------- */
 
 /**
  * ks_d_root() - a new reference to the root dentry.
+ * Context: a registered RCU thread; lockless (lockref).
  * Return: 0; -EINVAL for NULL arguments; -EPERM for a thread not registered
  * with RCU.
  */
@@ -257,6 +264,7 @@ int ks_d_root(struct ks_dcache *dc, struct ks_dentry **out);
 
 /**
  * ks_dget() - take one more reference (dget(): lockref_get()).
+ * Context: a registered RCU thread; lockless unless d_lock is held elsewhere.
  * Return: 0; -EINVAL for NULL or a dentry with no reference or dead; -EPERM
  * for a thread not registered with RCU.
  */
@@ -267,6 +275,9 @@ int ks_dget(struct ks_dentry *dentry);
  * __dentry_kill()). At zero, the dentry stays cached on its node's LRU when
  * it is hashed and d_delete does not object; otherwise it is killed (with its
  * inode), which drops the reference it held on its parent, and so on up.
+ * Context: a registered RCU thread, read-side sections allowed; takes d_lock,
+ * lru_lock, hash bucket, i_lock and s_inode_list_lock when it kills; calls
+ * d_delete, d_release and evict_inode.
  * Return: 0; -EINVAL for NULL or a dentry with no reference (a double put)
  * or dead, or for the root's last reference (the dcache's own); -EPERM for a
  * thread not registered with RCU.
@@ -280,6 +291,8 @@ int ks_dput(struct ks_dentry *dentry);
  * @parent: a directory dentry the caller holds. @name: the child's name.
  * @out: receives a new reference.
  *
+ * Context: a registered RCU thread; lock-free on a hit (RCU + lockref), calls
+ * d_revalidate.
  * Return: 0; -ENOENT when no valid child of that name is cached; -EINVAL for
  * NULL arguments, an empty name, ".", "..", a name with '/', or a @parent
  * with no reference or dead; -ENAMETOOLONG past KS_NAME_MAX; -EPERM for a
@@ -293,8 +306,7 @@ int ks_d_lookup(struct ks_dentry *parent, const char *name, struct ks_dentry **o
  * unhashed; it allocates an inode (ks_inode_new()) and calls ks_d_add(), or
  * returns a negative errno (the dentry is then put, and that errno returned).
  */
-typedef int (*ks_d_create_fn)(void *arg, struct ks_dentry *parent,
-			      struct ks_dentry *dentry);
+typedef int (*ks_d_create_fn)(void *arg, struct ks_dentry *parent, struct ks_dentry *dentry);
 
 /**
  * ks_d_lookup_or_create() - look a name up, instantiating it on a miss:
@@ -308,17 +320,20 @@ typedef int (*ks_d_create_fn)(void *arg, struct ks_dentry *parent,
  * @create: the instantiate callback. @arg: its first argument.
  * @out: receives a new reference.
  *
+ * Context: a registered RCU thread outside read-side sections (the miss path
+ * sleeps on i_rwsem); calls @create with it held.
  * Return: 0 when found cached, 1 when created; the errors of ks_d_lookup()
  * but -ENOENT; -EINVAL for NULL @create or a @parent without an inode;
  * -ENOMEM; -ENOTDIR when @parent's inode is not a directory; the callback's
  * negative errno; -EIO when it returned 0 without calling ks_d_add().
  */
-int ks_d_lookup_or_create(struct ks_dentry *parent, const char *name,
-			  ks_d_create_fn create, void *arg, struct ks_dentry **out);
+int ks_d_lookup_or_create(struct ks_dentry *parent, const char *name, ks_d_create_fn create,
+			  void *arg, struct ks_dentry **out);
 
 /**
  * ks_d_alloc() - a new negative, unhashed child of @parent with one
  * reference (d_alloc(): it joins @parent's children and pins @parent).
+ * Context: a registered RCU thread; takes @parent's d_lock.
  * Return: 0; the name errors of ks_d_lookup(); -EINVAL for a bad @parent or
  * one without an inode; -ENOTDIR when @parent is not a directory; -EPERM
  * for a thread not registered with RCU; -ENOMEM.
@@ -332,6 +347,7 @@ int ks_d_alloc(struct ks_dentry *parent, const char *name, struct ks_dentry **ou
  * (parent, name) is refused, since the kernel relies on its callers for that.
  * @ops: dentry operations (NULL: none), kept by pointer. @priv: d_fsdata.
  *
+ * Context: a registered RCU thread; takes i_lock, d_lock, a hash bucket lock.
  * Return: 0; -EINVAL for NULL @dentry or @inode, a dentry with no reference,
  * dead, already positive or already hashed (or invalidated), an inode of
  * another dcache or already attached, or the root; -EEXIST when the name is
@@ -344,6 +360,7 @@ int ks_d_add(struct ks_dentry *dentry, struct ks_inode *inode,
  * ks_d_invalidate() - unhash @dentry and shrink every unused dentry below it
  * (d_invalidate(): __d_drop() then shrink_dcache_parent()). Dentries still
  * referenced below stay until their last put, which then kills them.
+ * Context: a registered RCU thread; as ks_dput() for every dentry it kills.
  * Return: 0 (also when already unhashed, as the root always is); -EINVAL for
  * NULL or a dentry with no reference or dead; -EPERM for a thread not
  * registered with RCU.
@@ -354,6 +371,7 @@ int ks_d_invalidate(struct ks_dentry *dentry);
  * ks_shrink_dcache_parent() - kill every unused dentry below @parent
  * (shrink_dcache_parent(): d_walk() + select_collect(), then
  * shrink_dentry_list()), repeating until none is left to take.
+ * Context: a registered RCU thread; as ks_dput() for every dentry it kills.
  * Return: the number of dentries killed; -EINVAL as ks_d_invalidate().
  */
 long ks_shrink_dcache_parent(struct ks_dentry *parent);
@@ -392,11 +410,12 @@ struct ks_dcache *ks_d_dcache(const struct ks_dentry *dentry);
  * @dc: dcache. @mode: file type and permission bits. @ipriv: private
  * pointer (ks_inode_private()). @out: receives the inode.
  *
+ * Context: a registered RCU thread; takes s_inode_list_lock (`global`) or
+ * this CPU's list lock (`dlock`).
  * Return: 0; -EINVAL for NULL @dc or @out or a @mode without a file type;
  * -EPERM for a thread not registered with RCU; -ENOMEM.
  */
-int ks_inode_new(struct ks_dcache *dc, unsigned int mode, void *ipriv,
-		 struct ks_inode **out);
+int ks_inode_new(struct ks_dcache *dc, unsigned int mode, void *ipriv, struct ks_inode **out);
 
 /**
  * ks_igrab() - take a reference unless the inode is being evicted (igrab()).
@@ -409,6 +428,8 @@ int ks_igrab(struct ks_inode *inode);
 /**
  * ks_iput() - drop an inode reference (iput()). The last one evicts it:
  * inode_sb_list_del(), evict_inode hook, free after a grace period.
+ * Context: a registered RCU thread, read-side sections allowed; the last
+ * reference takes i_lock and the inode list lock, and calls evict_inode.
  * Return: 0; -EINVAL for NULL or an inode with no reference; -EPERM for a
  * thread not registered with RCU.
  */
@@ -418,6 +439,7 @@ int ks_iput(struct ks_inode *inode);
  * ks_d_find_any_alias() - a new reference to the inode's dentry
  * (d_find_any_alias()).
  * @inode: an inode the caller holds a reference to. @out: the dentry.
+ * Context: a registered RCU thread; takes i_lock.
  * Return: 0; -ENOENT when the inode has no dentry; -EINVAL for NULL; -EPERM
  * for a thread not registered with RCU.
  */

@@ -22,9 +22,11 @@
 #include <kscale/mem.h>
 #include <kscale/rcu.h>
 
-#if __has_include(<kscale/pid.h>)
+#include <kscale/rcu_barrier.h>
 #include <kscale/pid.h>
-#endif
+#include <kscale/dcache.h>
+#include <kscale/slab.h>
+#include <kscale/reclaim.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -161,8 +161,12 @@ int ks_mutex_destroy(struct ks_mutex *l);
  * time is counted for writers only.
  */
 struct ks_rwsem {
-	/* private: */
-	pthread_rwlock_t rw;
+	/* private: a pthread_rwlock_t, kept opaque so that this header compiles
+	 * under strict -std=c11, where glibc does not declare the type. */
+	union {
+		unsigned char bytes[64];
+		long long align;
+	} rw;
 	int last_cpu;
 	struct ks_lock_class *cls;
 	uint64_t acquired_ns;

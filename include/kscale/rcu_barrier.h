@@ -53,12 +53,15 @@ struct ks_rcu_barrier; /* opaque */
  *               executed and every ks_rcu_barrier_synchronize(); 0 = none.
  * @max_workers: cap on call_rcu workers (0: KS_RCU_BARRIER_MAX_WORKERS);
  *               CPU i uses worker i % workers.
+ * @mem:         accounting domain for the instance (type "rcu_barrier");
+ *               NULL: plain malloc, unaccounted.
  */
 struct ks_rcu_barrier_opts {
 	const struct ks_topo *topo;
 	struct ks_lockstat *locks;
 	unsigned int gp_delay_us;
 	unsigned int max_workers;
+	struct ks_mem *mem;
 };
 
 /**
@@ -111,7 +114,8 @@ const struct ks_strategy_info *ks_rcu_barrier_impls(size_t *n);
  * @out:  receives the instance.
  * Context: any thread; starts threads; may sleep.
  * Return: 0; -EINVAL for NULL @out, an unknown @impl or no topology;
- * -ENOMEM (also when liburcu cannot create a worker).
+ * -ENOMEM (also when liburcu cannot create a worker); -ENOSPC when @mem
+ * has no room for another type.
  */
 int ks_rcu_barrier_create(const char *impl, const struct ks_rcu_barrier_opts *opts,
 			  struct ks_rcu_barrier **out);
@@ -170,11 +174,16 @@ int ks_rcu_barrier_stats(const struct ks_rcu_barrier *b, struct ks_rcu_barrier_s
  * ks_rcu_barrier_sequence() - the barrier sequence (kernel/waitq; native
  * counts barriers executed in the same encoding). Low two bits: a barrier
  * is in progress when non-zero, as rcu_seq in kernel/rcu/rcu.h.
- * @b: instance. Return: the value, or 0 for NULL.
+ * @b: instance.
+ * Context: any. Return: the value, or 0 for NULL @b.
  */
 unsigned int ks_rcu_barrier_sequence(const struct ks_rcu_barrier *b);
 
-/** ks_rcu_barrier_impl_name() - the implementation's name, NULL for NULL. */
+/**
+ * ks_rcu_barrier_impl_name() - the implementation's name.
+ * @b: instance.
+ * Context: any. Return: "native", "kernel" or "waitq"; NULL for NULL @b.
+ */
 const char *ks_rcu_barrier_impl_name(const struct ks_rcu_barrier *b);
 
 #ifdef __cplusplus

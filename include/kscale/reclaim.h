@@ -225,18 +225,25 @@ int ks_reclaim_flush(struct ks_reclaim *r);
 
 /**
  * ks_reclaim_pending_bytes() - memory of put namespaces not yet freed.
- * Context: any; cheap (one load). Return: bytes, or -EINVAL for NULL.
+ * @r: domain.
+ * Context: any; cheap (one load). Return: bytes, or -EINVAL for NULL @r.
  */
 int64_t ks_reclaim_pending_bytes(const struct ks_reclaim *r);
 
 /**
- * ks_reclaim_stats() - snapshot the counters. Return: 0 or -EINVAL.
+ * ks_reclaim_stats() - snapshot the counters.
+ * @r:   domain.
+ * @out: receives them.
+ * Context: any thread; takes each workqueue's pool lock briefly.
+ * Return: 0; -EINVAL for NULL arguments.
  */
 int ks_reclaim_stats(const struct ks_reclaim *r, struct ks_reclaim_stats *out);
 
 /**
  * ks_reclaim_netns_bytes() - memory one namespace holds (payload, fqdirs,
- * tables, fragment queues, struct). Return: bytes, or -EINVAL for NULL.
+ * tables, fragment queues, struct).
+ * @r: domain.
+ * Context: any. Return: bytes, or -EINVAL for NULL @r.
  */
 int64_t ks_reclaim_netns_bytes(const struct ks_reclaim *r);
 

@@ -173,13 +173,18 @@ int ks_slab_create(const char *strategy, const struct ks_slab_opts *opts,
 /**
  * ks_slab_destroy() - flush all pending work, then free everything: caches,
  * live objects, cgroups. Handles into @s become invalid. NULL is ignored.
+ * @s: the system; every slabinfo file on it closed.
  *
- * Context: a registered RCU thread, not inside a read-side section.
+ * Context: any thread outside an RCU read-side section (an unregistered one
+ * is registered for the call); sleeps.
  */
 void ks_slab_destroy(struct ks_slab_sys *s);
 
 /**
- * ks_slab_strategy() - the strategy name @s was created with, or NULL.
+ * ks_slab_strategy() - the strategy name @s was created with.
+ * @s: the system.
+ *
+ * Context: any. Return: the name, or NULL for a NULL @s.
  */
 const char *ks_slab_strategy(const struct ks_slab_sys *s);
 
@@ -228,7 +233,10 @@ int ks_kmem_cache_create(struct ks_slab_sys *s, const char *name, size_t size,
 
 /**
  * ks_kmem_cache_max_size() - the largest object size @s accepts (a slab
- * less its header), or -EINVAL for NULL.
+ * less its header).
+ * @s: the system.
+ *
+ * Context: any. Return: the size in bytes, or -EINVAL for NULL.
  */
 long ks_kmem_cache_max_size(const struct ks_slab_sys *s);
 
@@ -242,7 +250,8 @@ long ks_kmem_cache_max_size(const struct ks_slab_sys *s);
  * caches, is kept unchanged and -EBUSY returned. On success @c is invalid.
  *
  * Context: a registered RCU thread outside a read-side section; takes
- * slab_mutex; may wait for an RCU barrier.
+ * slab_mutex; may wait for an RCU barrier. As in the kernel, nobody may
+ * allocate from @c meanwhile.
  * Return: 0; -EINVAL for NULL; -EPERM for an unregistered thread; -EBUSY
  * while objects are live.
  */
@@ -303,7 +312,9 @@ struct ks_kmem_cache_info {
 };
 
 /**
- * ks_kmem_cache_info() - describe @c.
+ * ks_kmem_cache_info() - describe @c, its children and twin summed in.
+ * @c: the cache. @out: receives the description.
+ *
  * Context: any thread; takes slab_mutex. Return: 0; -EINVAL for NULL.
  */
 int ks_kmem_cache_info(struct ks_kmem_cache *c, struct ks_kmem_cache_info *out);
@@ -371,7 +382,9 @@ extern const char ks_slabinfo_header[];
 /**
  * ks_slabinfo_iterators() - the iterators ks_slabinfo_open() accepts:
  * "reseek" and "cursor".
- * @n: receives the count. Return: a static array, or NULL for NULL @n.
+ * @n: receives the count.
+ *
+ * Context: any. Return: a static array, or NULL for NULL @n.
  */
 const struct ks_strategy_info *ks_slabinfo_iterators(size_t *n);
 
@@ -404,7 +417,9 @@ ssize_t ks_slabinfo_read(struct ks_slabinfo *f, char *buf, size_t len);
 /**
  * ks_slabinfo_rewind() - lseek(fd, 0, SEEK_SET): the next read starts a new
  * pass, whose checks start over.
- * Return: 0; -EINVAL for NULL.
+ * @f: the file.
+ *
+ * Context: the thread using @f. Return: 0; -EINVAL for NULL.
  */
 int ks_slabinfo_rewind(struct ks_slabinfo *f);
 
@@ -427,11 +442,19 @@ struct ks_slabinfo_pass {
 
 /**
  * ks_slabinfo_last_pass() - the checks of the last completed pass.
+ * @f: the file. @out: receives them.
+ *
+ * Context: the thread using @f.
  * Return: 0; -EINVAL for NULL arguments; -ENODATA when no pass has ended.
  */
 int ks_slabinfo_last_pass(const struct ks_slabinfo *f, struct ks_slabinfo_pass *out);
 
-/** ks_slabinfo_close() - close @f; NULL is ignored. */
+/**
+ * ks_slabinfo_close() - close @f; NULL is ignored.
+ * @f: the file.
+ *
+ * Context: a registered RCU thread; takes slab_mutex when a cursor is linked.
+ */
 void ks_slabinfo_close(struct ks_slabinfo *f);
 
 /**

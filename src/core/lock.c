@@ -40,6 +40,16 @@
  * uncounted build still compiles every counting line and the optimiser drops
  * them. With it false, a lock is its bare fast path.
  */
+/* The rwsem's opaque storage holds a pthread_rwlock_t (see lock.h). */
+_Static_assert(sizeof(pthread_rwlock_t) <= sizeof(((struct ks_rwsem *)0)->rw),
+	       "ks_rwsem storage too small for pthread_rwlock_t");
+_Static_assert(_Alignof(pthread_rwlock_t) <= _Alignof(long long),
+	       "ks_rwsem storage under-aligned for pthread_rwlock_t");
+static inline pthread_rwlock_t *rwl(struct ks_rwsem *l)
+{
+	return (pthread_rwlock_t *)(void *)&l->rw;
+}
+
 static const bool config_lockstat = KS_LOCKSTAT_ENABLED;
 
 #define KS_LOCK_CLASSES_MAX 64
@@ -713,7 +723,7 @@ int ks_rwsem_init(struct ks_rwsem *l, struct ks_lock_class *cls)
 	 * Like the kernel's rwsem, a reader must not re-take it recursively.
 	 */
 	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	ret = pthread_rwlock_init(&l->rw, &attr);
+	ret = pthread_rwlock_init(rwl(l), &attr);
 	pthread_rwlockattr_destroy(&attr);
 	return -ret;
 }
@@ -728,42 +738,42 @@ int ks_rwsem_read_lock(struct ks_rwsem *l)
 {
 	if (!l)
 		return -EINVAL;
-	return pt_lock(&l->rw, PT_READ, l->cls, &l->last_cpu, NULL);
+	return pt_lock(rwl(l), PT_READ, l->cls, &l->last_cpu, NULL);
 }
 
 int ks_rwsem_read_trylock(struct ks_rwsem *l)
 {
 	if (!l)
 		return -EINVAL;
-	return pt_trylock(&l->rw, PT_READ, l->cls, &l->last_cpu, NULL);
+	return pt_trylock(rwl(l), PT_READ, l->cls, &l->last_cpu, NULL);
 }
 
 int ks_rwsem_read_unlock(struct ks_rwsem *l)
 {
 	if (!l)
 		return -EINVAL;
-	return pt_release(&l->rw, PT_READ, l->cls, 0);
+	return pt_release(rwl(l), PT_READ, l->cls, 0);
 }
 
 int ks_rwsem_write_lock(struct ks_rwsem *l)
 {
 	if (!l)
 		return -EINVAL;
-	return pt_lock(&l->rw, PT_WRITE, l->cls, &l->last_cpu, &l->acquired_ns);
+	return pt_lock(rwl(l), PT_WRITE, l->cls, &l->last_cpu, &l->acquired_ns);
 }
 
 int ks_rwsem_write_trylock(struct ks_rwsem *l)
 {
 	if (!l)
 		return -EINVAL;
-	return pt_trylock(&l->rw, PT_WRITE, l->cls, &l->last_cpu, &l->acquired_ns);
+	return pt_trylock(rwl(l), PT_WRITE, l->cls, &l->last_cpu, &l->acquired_ns);
 }
 
 int ks_rwsem_write_unlock(struct ks_rwsem *l)
 {
 	if (!l)
 		return -EINVAL;
-	return pt_release(&l->rw, PT_WRITE, l->cls, l->acquired_ns);
+	return pt_release(rwl(l), PT_WRITE, l->cls, l->acquired_ns);
 }
 
 int ks_rwsem_destroy(struct ks_rwsem *l)
@@ -773,6 +783,6 @@ int ks_rwsem_destroy(struct ks_rwsem *l)
 	if (!l)
 		return -EINVAL;
 	/* Readers or a writer: a write try fails. */
-	ret = pt_busy(&l->rw, PT_WRITE);
-	return ret ? ret : -pthread_rwlock_destroy(&l->rw);
+	ret = pt_busy(rwl(l), PT_WRITE);
+	return ret ? ret : -pthread_rwlock_destroy(rwl(l));
 }

@@ -64,6 +64,7 @@ struct barrier_pcpu {
 
 struct ks_rcu_barrier {
 	enum barrier_impl impl;
+	struct ks_mem_type *type; /* NULL: malloc */
 	unsigned int gp_delay_us;
 	int nr_cpus;
 	int nr_workers;
@@ -128,6 +129,32 @@ static int may_block(struct ks_rcu_barrier *b)
 	return ret;
 }
 
+/* Memory of the instance: through ks_mem when the options gave a domain. */
+static void *inst_zalloc(struct ks_mem_type *type, size_t size)
+{
+	void *p;
+
+	if (!type) {
+		/* The instance has cache-line aligned fields. */
+		p = aligned_alloc(KS_CACHELINE, (size + KS_CACHELINE - 1) & ~(size_t)(KS_CACHELINE - 1));
+	} else {
+		p = ks_mem_alloc_aligned(type, size, KS_CACHELINE);
+	}
+	if (p)
+		memset(p, 0, size);
+	return p;
+}
+
+static void inst_free(struct ks_mem_type *type, void *p, size_t size)
+{
+	if (!p)
+		return;
+	if (type)
+		ks_mem_free(type, p, size);
+	else
+		free(p);
+}
+
 /* Stop the workers created so far and free the instance. */
 static void free_instance(struct ks_rcu_barrier *b)
 {
@@ -141,10 +168,10 @@ static void free_instance(struct ks_rcu_barrier *b)
 		pthread_join(b->tids[i], NULL);
 	}
 	ks_percpu_free(b->pcpu);
-	free(b->workers);
-	free(b->tids);
+	inst_free(b->type, b->workers, (size_t)b->nr_workers * sizeof(*b->workers));
+	inst_free(b->type, b->tids, (size_t)b->nr_workers * sizeof(*b->tids));
 	ks_mutex_destroy(&b->barrier_mutex);
-	free(b);
+	inst_free(b->type, b, sizeof(*b));
 }
 
 int ks_rcu_barrier_create(const char *impl, const struct ks_rcu_barrier_opts *opts,
@@ -152,6 +179,7 @@ int ks_rcu_barrier_create(const char *impl, const struct ks_rcu_barrier_opts *op
 {
 	static const struct ks_rcu_barrier_opts defaults;
 	struct ks_lock_class *cls = NULL;
+	struct ks_mem_type *type = NULL;
 	const struct ks_topo *t;
 	struct ks_rcu_barrier *b;
 	unsigned int cap;
@@ -178,17 +206,23 @@ int ks_rcu_barrier_create(const char *impl, const struct ks_rcu_barrier_opts *op
 			return ret;
 	}
 
-	b = calloc(1, sizeof(*b));
+	if (opts->mem) {
+		ret = ks_mem_type_get(opts->mem, "rcu_barrier", sizeof(*b), &type);
+		if (ret)
+			return ret;
+	}
+	b = inst_zalloc(type, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
+	b->type = type;
 	b->impl = (enum barrier_impl)i;
 	b->gp_delay_us = opts->gp_delay_us;
 	b->nr_cpus = ks_topo_nr_cpus(t);
 	cap = opts->max_workers ? opts->max_workers : KS_RCU_BARRIER_MAX_WORKERS;
 	b->nr_workers = b->nr_cpus < (int)cap ? b->nr_cpus : (int)cap;
 	ks_mutex_init(&b->barrier_mutex, cls);
-	b->workers = calloc((size_t)b->nr_workers, sizeof(*b->workers));
-	b->tids = calloc((size_t)b->nr_workers, sizeof(*b->tids));
+	b->workers = inst_zalloc(type, (size_t)b->nr_workers * sizeof(*b->workers));
+	b->tids = inst_zalloc(type, (size_t)b->nr_workers * sizeof(*b->tids));
 	ret = ks_percpu_alloc(t, sizeof(struct barrier_pcpu), &b->pcpu);
 	if (!b->workers || !b->tids || ret)
 		goto fail;

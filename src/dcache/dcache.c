@@ -55,9 +55,8 @@ static bool lockref_cmpxchg(struct ks_dentry *d, int delta, int min)
 
 		if (c < min)
 			return false;
-		if (__atomic_compare_exchange_n(&d->d_lockref, &old,
-						lr_with_count(old, c + delta), false,
-						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		if (__atomic_compare_exchange_n(&d->d_lockref, &old, lr_with_count(old, c + delta),
+						false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 			return true;
 		if (!--retry)
 			break;
@@ -94,8 +93,7 @@ static inline int d_count(const struct ks_dentry *d)
 
 static inline void d_count_add(struct ks_dentry *d, int delta)
 {
-	__atomic_fetch_add(&d->d_lockref, (uint64_t)(int64_t)delta << LR_SHIFT,
-			   __ATOMIC_RELAXED);
+	__atomic_fetch_add(&d->d_lockref, (uint64_t)(int64_t)delta << LR_SHIFT, __ATOMIC_RELAXED);
 }
 
 static inline void d_mark_dead(struct ks_dentry *d)
@@ -133,8 +131,7 @@ static inline bool d_is_dir(const struct ks_dentry *d)
 }
 
 /* full_name_hash() salted with the parent, as the kernel salts it. */
-static uint32_t d_name_hash(const struct ks_dentry *parent, const char *name,
-			    size_t len)
+static uint32_t d_name_hash(const struct ks_dentry *parent, const char *name, size_t len)
 {
 	uint64_t h = (uint64_t)(uintptr_t)parent * 0x9e3779b97f4a7c15ull;
 	size_t i;
@@ -181,8 +178,8 @@ static int d_check_name(const char *name, size_t *len)
 }
 
 /* A parent the caller holds, a valid name, somewhere to put the result. */
-static int d_check_args(const struct ks_dentry *parent, const char *name,
-			struct ks_dentry **out, size_t *len)
+static int d_check_args(const struct ks_dentry *parent, const char *name, struct ks_dentry **out,
+			size_t *len)
 {
 	int r = d_check(parent);
 
@@ -301,13 +298,12 @@ static void dentry_free(struct ks_dentry *d)
 		d_free_rcu(&d->d_rcu); /* unreachable: callers checked registration */
 }
 
-int ks_dcache_iput_final(struct ks_inode *inode);
-
 /*
  * __dentry_kill() on a locked dentry with count 0, after lock_for_kill().
- * Returns the parent, locked, when this put its count to zero, else NULL.
+ * Returns the parent, locked, when this put its count to zero, else NULL;
+ * @killed says whether @d died (it lives on if found during lock_for_kill).
  */
-static struct ks_dentry *dentry_kill(struct ks_dentry *d)
+static struct ks_dentry *dentry_kill(struct ks_dentry *d, long *killed)
 {
 	struct ks_dcache *dc = d->d_sb;
 	struct ks_inode *inode = d->d_inode;
@@ -328,14 +324,14 @@ static struct ks_dentry *dentry_kill(struct ks_dentry *d)
 			ks_spin_unlock(&inode->i_lock);
 			d_unlock(d);
 			ks_rcu_read_unlock();
-			return NULL;
+			return NULL; /* found again, or killed by someone else */
 		}
 		ks_rcu_read_unlock();
 	}
 
 	d_mark_dead(d);
-	if ((d->d_flags & (KS_DCACHE_LRU_LIST | KS_DCACHE_SHRINK_LIST)) ==
-	    KS_DCACHE_LRU_LIST)
+	(*killed)++;
+	if ((d->d_flags & (KS_DCACHE_LRU_LIST | KS_DCACHE_SHRINK_LIST)) == KS_DCACHE_LRU_LIST)
 		d_lru_del(d);
 	d_drop(d);
 	/* dentry_unlink_inode(): the alias goes under i_lock and d_lock. */
@@ -396,6 +392,7 @@ static bool retain_dentry(struct ks_dentry *d)
 int ks_dput(struct ks_dentry *d)
 {
 	int r = d_check(d);
+	long n = 0;
 
 	if (r)
 		return r;
@@ -418,7 +415,7 @@ int ks_dput(struct ks_dentry *d)
 			d_unlock(d);
 			break;
 		}
-		d = dentry_kill(d);
+		d = dentry_kill(d, &n);
 	}
 	return 0;
 }
@@ -440,8 +437,6 @@ int ks_dget(struct ks_dentry *d)
 }
 
 /* ---- allocation and instantiation ---------------------------------------- */
-
-int ks_dcache_d_alloc_root(struct ks_dcache *dc, struct ks_dentry **out);
 
 static struct ks_dentry *d_alloc_common(struct ks_dcache *dc, const char *name, size_t len)
 {
@@ -514,8 +509,8 @@ int ks_d_alloc(struct ks_dentry *parent, const char *name, struct ks_dentry **ou
 	return 0;
 }
 
-int ks_d_add(struct ks_dentry *d, struct ks_inode *inode,
-	     const struct ks_dentry_operations *ops, void *priv)
+int ks_d_add(struct ks_dentry *d, struct ks_inode *inode, const struct ks_dentry_operations *ops,
+	     void *priv)
 {
 	struct ks_hash_bucket *b;
 	int r = d_check(d);
@@ -615,8 +610,8 @@ int ks_d_lookup(struct ks_dentry *parent, const char *name, struct ks_dentry **o
 	return 0;
 }
 
-int ks_d_lookup_or_create(struct ks_dentry *parent, const char *name,
-			  ks_d_create_fn create, void *arg, struct ks_dentry **out)
+int ks_d_lookup_or_create(struct ks_dentry *parent, const char *name, ks_d_create_fn create,
+			  void *arg, struct ks_dentry **out)
 {
 	struct ks_inode *dir;
 	struct ks_dentry *d;
@@ -740,10 +735,8 @@ static long shrink_kill(struct ks_dentry *d)
 	long n = 0;
 
 	/* A parent on another shrink list is killed too; its owner frees it. */
-	while (d) {
-		d = dentry_kill(d);
-		n++;
-	}
+	while (d)
+		d = dentry_kill(d, &n);
 	return n;
 }
 
@@ -778,7 +771,7 @@ static long shrink_parent(struct ks_dentry *parent)
 	long total = 0;
 
 	for (;;) {
-		struct select_data data = { .start = parent };
+		struct select_data data = {.start = parent};
 
 		ks_list_init(&data.dispose);
 		d_walk(parent, &data);
@@ -818,17 +811,15 @@ int ks_d_invalidate(struct ks_dentry *d)
 	return 0;
 }
 
-/* Used by ks_dcache_destroy(): the dcache's own reference to its root. */
-long ks_dcache_shrink_root(struct ks_dcache *dc);
 long ks_dcache_shrink_root(struct ks_dcache *dc)
 {
 	return shrink_parent(dc->root);
 }
 
-int ks_dcache_kill_root(struct ks_dcache *dc);
 int ks_dcache_kill_root(struct ks_dcache *dc)
 {
 	struct ks_dentry *root = dc->root;
+	long n = 0;
 
 	d_lock(root);
 	if (d_count(root) != 1 || !ks_list_empty(&root->d_subdirs)) {
@@ -836,7 +827,7 @@ int ks_dcache_kill_root(struct ks_dcache *dc)
 		return -EBUSY;
 	}
 	d_count_add(root, -1);
-	dentry_kill(root);
+	dentry_kill(root, &n);
 	dc->root = NULL;
 	return 0;
 }

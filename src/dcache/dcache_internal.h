@@ -91,8 +91,7 @@ struct ks_inode_list_ops {
 	void (*add)(struct ks_dcache *dc, struct ks_inode *inode);
 	void (*del)(struct ks_dcache *dc, struct ks_inode *inode);
 	/* Visit every inode with a list lock held; stop on nonzero. */
-	int (*for_each)(struct ks_dcache *dc, int (*fn)(struct ks_inode *, void *),
-			void *arg);
+	int (*for_each)(struct ks_dcache *dc, int (*fn)(struct ks_inode *, void *), void *arg);
 };
 
 extern const struct ks_inode_list_ops ks_inode_list_global;
@@ -104,11 +103,11 @@ extern const struct ks_inode_list_ops ks_inode_list_dlock;
 #define KS_DNAME_INLINE_LEN 40
 
 /* d_flags, under d_lock (DCACHE_* in include/linux/dcache.h). */
-#define KS_DCACHE_LRU_LIST 0x1u     /* on the LRU or a shrink list */
-#define KS_DCACHE_SHRINK_LIST 0x2u  /* on a private shrink list */
-#define KS_DCACHE_REFERENCED 0x4u   /* used since it went on the LRU */
+#define KS_DCACHE_LRU_LIST 0x1u	     /* on the LRU or a shrink list */
+#define KS_DCACHE_SHRINK_LIST 0x2u   /* on a private shrink list */
+#define KS_DCACHE_REFERENCED 0x4u    /* used since it went on the LRU */
 #define KS_DCACHE_DENTRY_KILLED 0x8u /* unlisted from its parent */
-#define KS_DCACHE_MAY_FREE 0x10u    /* killed while on a shrink list */
+#define KS_DCACHE_MAY_FREE 0x10u     /* killed while on a shrink list */
 
 struct ks_dentry {
 	/*
@@ -122,17 +121,17 @@ struct ks_dentry {
 	struct ks_spinlock d_lock;
 	unsigned int d_flags;
 	uint32_t d_hash;
-	struct ks_dentry *d_parent;  /* immutable (no rename here) */
+	struct ks_dentry *d_parent; /* immutable (no rename here) */
 	struct ks_dcache *d_sb;
 	struct ks_inode *d_inode;
 	struct ks_dentry *d_hnext;   /* hash chain, RCU-walked */
 	struct ks_dentry **d_hpprev; /* NULL when unhashed */
-	struct ks_list d_child;      /* in d_parent->d_subdirs */
+	struct ks_list d_child;	     /* in d_parent->d_subdirs */
 	struct ks_list d_subdirs;
-	struct ks_list d_lru;        /* LRU or shrink list */
+	struct ks_list d_lru; /* LRU or shrink list */
 	const struct ks_dentry_operations *d_op;
 	void *d_fsdata;
-	int d_node;                  /* NUMA node: which LRU list */
+	int d_node; /* NUMA node: which LRU list */
 	unsigned int d_name_len;
 	char *d_name;
 	struct ks_rcu_head d_rcu;
@@ -191,8 +190,7 @@ struct ks_dcache {
 	bool own_mem;
 	int nr_cpus;
 	int nr_nodes;
-	struct ks_mem_type *t_dcache, *t_dentry, *t_name, *t_inode, *t_hash,
-		*t_lru, *t_ilist;
+	struct ks_mem_type *t_dcache, *t_dentry, *t_name, *t_inode, *t_hash, *t_lru, *t_ilist;
 	struct ks_lock_class *c_d_lock, *c_hash, *c_lru, *c_i_lock, *c_i_rwsem;
 	unsigned int hash_bits;
 	struct ks_hash_bucket *hash;
@@ -210,7 +208,11 @@ static inline void ks_dcache_count(struct ks_dcache *dc, size_t off, int64_t v)
 
 	__atomic_fetch_add((int64_t *)(p + off), v, __ATOMIC_RELAXED);
 }
-#define KS_DC_COUNT(dc, field, v) \
-	ks_dcache_count(dc, offsetof(struct ks_dcache_pcpu, field), v)
+#define KS_DC_COUNT(dc, field, v) ks_dcache_count(dc, offsetof(struct ks_dcache_pcpu, field), v)
+
+/* dcache.c, for super.c: the root dentry (d_make_root()) and teardown. */
+int ks_dcache_d_alloc_root(struct ks_dcache *dc, struct ks_dentry **out);
+long ks_dcache_shrink_root(struct ks_dcache *dc);
+int ks_dcache_kill_root(struct ks_dcache *dc);
 
 #endif /* KSCALE_DCACHE_INTERNAL_H */

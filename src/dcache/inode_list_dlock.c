@@ -115,8 +115,7 @@ static void dlock_del(struct ks_dcache *dc, struct ks_inode *inode)
 	ks_spin_unlock(&h->lock);
 }
 
-static int dlock_for_each(struct ks_dcache *dc, int (*fn)(struct ks_inode *, void *),
-			  void *arg)
+static int dlock_for_each(struct ks_dcache *dc, int (*fn)(struct ks_inode *, void *), void *arg)
 {
 	struct ilist_dlock *dl = dc->ilist;
 	int r = 0, i;

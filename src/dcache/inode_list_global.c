@@ -73,8 +73,7 @@ static void global_del(struct ks_dcache *dc, struct ks_inode *inode)
  * to sleep, with a restart); our callback never sleeps, so we hold it
  * throughout: every add and del on the superblock waits for the walk.
  */
-static int global_for_each(struct ks_dcache *dc, int (*fn)(struct ks_inode *, void *),
-			   void *arg)
+static int global_for_each(struct ks_dcache *dc, int (*fn)(struct ks_inode *, void *), void *arg)
 {
 	struct ilist_global *g = dc->ilist;
 	struct ks_list *pos;

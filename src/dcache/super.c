@@ -25,7 +25,8 @@ static const struct ks_strategy_info strategy_infos[] = {
 		.summary = "one inode list per superblock under s_inode_list_lock, "
 			   "taken on every inode add and evict",
 		.source = "fs/inode.c inode_sb_list_add(), inode_sb_list_del(), "
-			  "evict_inodes(), Linux 6.18",
+			  "evict_inodes(), Linux 6.18; Dave Chinner (2023-12-06): a hard "
+			  "limit around 600-700,000 inodes/s on XFS",
 	},
 	{
 		.name = "dlock",
@@ -68,17 +69,17 @@ static uint64_t get_next_ino(struct ks_dcache *dc)
 	for (;;) {
 		if ((cur % LAST_INO_BATCH) == 0)
 			next = __atomic_add_fetch(&dc->shared_last_ino, LAST_INO_BATCH,
-						  __ATOMIC_RELAXED) - LAST_INO_BATCH + 1;
+						  __ATOMIC_RELAXED) -
+			       LAST_INO_BATCH + 1;
 		else
 			next = cur + 1;
-		if (__atomic_compare_exchange_n(&p->last_ino, &cur, next, false,
-						__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		if (__atomic_compare_exchange_n(&p->last_ino, &cur, next, false, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED))
 			return next;
 	}
 }
 
-int ks_inode_new(struct ks_dcache *dc, unsigned int mode, void *ipriv,
-		 struct ks_inode **out)
+int ks_inode_new(struct ks_dcache *dc, unsigned int mode, void *ipriv, struct ks_inode **out)
 {
 	struct ks_inode *inode;
 
@@ -141,8 +142,8 @@ int ks_iput(struct ks_inode *inode)
 	/* atomic_dec_and_lock(): only the last reference takes i_lock */
 	c = __atomic_load_n(&inode->i_count, __ATOMIC_RELAXED);
 	while (c > 1)
-		if (__atomic_compare_exchange_n(&inode->i_count, &c, c - 1, false,
-						__ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		if (__atomic_compare_exchange_n(&inode->i_count, &c, c - 1, false, __ATOMIC_RELEASE,
+						__ATOMIC_RELAXED))
 			return 0;
 	ks_spin_lock(&inode->i_lock);
 	c = __atomic_load_n(&inode->i_count, __ATOMIC_ACQUIRE);
@@ -207,8 +208,8 @@ struct ks_inode *ks_inode_from_user_link(struct ks_dcache_link *link)
 	return link ? ks_container_of(link, struct ks_inode, i_user) : NULL;
 }
 
-int ks_dcache_for_each_inode(struct ks_dcache *dc,
-			     int (*fn)(struct ks_inode *inode, void *arg), void *arg)
+int ks_dcache_for_each_inode(struct ks_dcache *dc, int (*fn)(struct ks_inode *inode, void *arg),
+			     void *arg)
 {
 	if (!dc || !fn)
 		return -EINVAL;
@@ -216,10 +217,6 @@ int ks_dcache_for_each_inode(struct ks_dcache *dc,
 }
 
 /* ---- the superblock ------------------------------------------------------ */
-
-int ks_dcache_d_alloc_root(struct ks_dcache *dc, struct ks_dentry **out);
-long ks_dcache_shrink_root(struct ks_dcache *dc);
-int ks_dcache_kill_root(struct ks_dcache *dc);
 
 static int get_types(struct ks_dcache *dc)
 {
@@ -229,14 +226,12 @@ static int get_types(struct ks_dcache *dc)
 	if (!r)
 		r = ks_mem_type_get(dc->mem, "dentry_name", KS_NAME_MAX + 1, &dc->t_name);
 	if (!r)
-		r = ks_mem_type_get(dc->mem, "proc_inode", sizeof(struct ks_inode),
-				    &dc->t_inode);
+		r = ks_mem_type_get(dc->mem, "proc_inode", sizeof(struct ks_inode), &dc->t_inode);
 	if (!r)
 		r = ks_mem_type_get(dc->mem, "dcache_hash", sizeof(struct ks_hash_bucket),
 				    &dc->t_hash);
 	if (!r)
-		r = ks_mem_type_get(dc->mem, "list_lru", sizeof(struct ks_lru_node),
-				    &dc->t_lru);
+		r = ks_mem_type_get(dc->mem, "list_lru", sizeof(struct ks_lru_node), &dc->t_lru);
 	if (!r)
 		r = ks_mem_type_get(dc->mem, "inode_list", 0, &dc->t_ilist);
 	return r;
@@ -250,8 +245,7 @@ static int get_classes(struct ks_dcache *dc)
 		return 0;
 	r = ks_lock_class_get(dc->locks, "d_lock", KS_LOCK_OBJECT, &dc->c_d_lock);
 	if (!r)
-		r = ks_lock_class_get(dc->locks, "dcache_hash_bucket", KS_LOCK_OBJECT,
-				      &dc->c_hash);
+		r = ks_lock_class_get(dc->locks, "dcache_hash_bucket", KS_LOCK_OBJECT, &dc->c_hash);
 	/* one lock per NUMA node: sharded, so counted as per-CPU scope */
 	if (!r)
 		r = ks_lock_class_get(dc->locks, "lru_lock", KS_LOCK_PERCPU, &dc->c_lru);
@@ -271,8 +265,7 @@ static void dcache_free(struct ks_dcache *dc)
 	if (dc->hash) {
 		for (i = 0; i < (1u << dc->hash_bits); i++)
 			ks_spin_destroy(&dc->hash[i].lock);
-		ks_mem_free(dc->t_hash, dc->hash,
-			    sizeof(*dc->hash) << dc->hash_bits);
+		ks_mem_free(dc->t_hash, dc->hash, sizeof(*dc->hash) << dc->hash_bits);
 	}
 	if (dc->lru) {
 		for (i = 0; i < (size_t)dc->nr_nodes; i++)
@@ -319,6 +312,8 @@ int ks_dcache_create(const char *strategy, const struct ks_dcache_opts *opts,
 		return -ENOENT;
 	if (!ks_rcu_thread_registered())
 		return -EPERM;
+	if (ks_rcu_read_depth() > 0)
+		return -EDEADLK; /* an error path waits for a grace period */
 	topo = opts->topo ? opts->topo : ks_topo_default();
 	if (!topo)
 		return -EINVAL;
@@ -361,8 +356,7 @@ int ks_dcache_create(const char *strategy, const struct ks_dcache_opts *opts,
 	if (r)
 		goto out_dc;
 	dc->hash = ks_mem_zalloc(dc->t_hash, sizeof(*dc->hash) << dc->hash_bits);
-	dc->lru = ks_mem_alloc_aligned(dc->t_lru, sizeof(*dc->lru) * dc->nr_nodes,
-				       KS_CACHELINE);
+	dc->lru = ks_mem_alloc_aligned(dc->t_lru, sizeof(*dc->lru) * dc->nr_nodes, KS_CACHELINE);
 	if (!dc->hash || !dc->lru) {
 		r = -ENOMEM;
 		goto out_dc;
@@ -484,8 +478,8 @@ int ks_dcache_stats(const struct ks_dcache *dc, struct ks_dcache_stats *out)
 		     type_live_bytes(dc->t_inode) + type_live_bytes(dc->t_hash) +
 		     type_live_bytes(dc->t_lru) + type_live_bytes(dc->t_ilist) +
 		     type_live_bytes(dc->t_dcache);
-	out->kernel_bytes = out->dentries * KS_KERNEL_DENTRY_SIZE +
-			    out->inodes * KS_KERNEL_PROC_INODE_SIZE;
+	out->kernel_bytes =
+		out->dentries * KS_KERNEL_DENTRY_SIZE + out->inodes * KS_KERNEL_PROC_INODE_SIZE;
 	out->dentry_size = sizeof(struct ks_dentry);
 	out->inode_size = sizeof(struct ks_inode);
 	return 0;

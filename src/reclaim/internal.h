@@ -50,11 +50,11 @@ struct rwork {
 struct rwq;
 
 /*
- * rwq_create() - a pool of @nr_threads workers (system_wq: @nr_threads one
- * per CPU; an ordered queue: 1). Workers register with RCU and label
- * themselves with CPU i % nr_cpus.
+ * rwq_create() - a pool of @nr_threads workers (system_wq: one per CPU; an
+ * ordered queue: 1), allocated from @type. Workers register with RCU and
+ * label themselves with CPU i % nr_cpus.
  */
-int rwq_create(const char *name, int nr_threads, int nr_cpus, struct ks_lock_class *cls,
+int rwq_create(int nr_threads, int nr_cpus, struct ks_lock_class *cls, struct ks_mem_type *type,
 	       struct rwq **out);
 /* Run everything queued (delayed work included), stop the workers, free. */
 void rwq_destroy(struct rwq *wq);
@@ -126,7 +126,7 @@ extern const struct reclaim_ops ks_reclaim_refcount_ops;
 struct ks_reclaim {
 	const struct reclaim_ops *ops;
 	struct ks_mem *mem;
-	struct ks_mem_type *t_net, *t_payload, *t_fqdir, *t_hash, *t_frag;
+	struct ks_mem_type *t_net, *t_payload, *t_fqdir, *t_hash, *t_frag, *t_self;
 	struct ks_rcu_barrier *barrier;
 	struct rwq *system_wq;
 	struct rwq *netns_wq;

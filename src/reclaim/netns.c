@@ -560,6 +560,7 @@ int ks_reclaim_create(const char *strategy, const struct ks_reclaim_opts *opts,
 	struct ks_rcu_barrier_opts bo = { 0 };
 	struct ks_lock_class *cls_rwsem = NULL, *cls_pool = NULL;
 	const struct reclaim_ops *ops = NULL;
+	struct ks_mem_type *t_self;
 	const struct ks_topo *t;
 	struct ks_reclaim *r;
 	int nr_cpus, wq_workers, ret;
@@ -587,9 +588,15 @@ int ks_reclaim_create(const char *strategy, const struct ks_reclaim_opts *opts,
 		if (ret)
 			return ret;
 	}
-	r = calloc(1, sizeof(*r));
+	/* The domain and its workqueues are accounted like everything else. */
+	ret = ks_mem_type_get(opts->mem, "reclaim", sizeof(*r), &t_self);
+	if (ret)
+		return ret;
+	r = ks_mem_alloc_aligned(t_self, sizeof(*r), KS_CACHELINE);
 	if (!r)
 		return -ENOMEM;
+	memset(r, 0, sizeof(*r));
+	r->t_self = t_self;
 	r->ops = ops;
 	r->mem = opts->mem;
 	r->fqdirs = opts->fqdirs ? opts->fqdirs : 4;
@@ -616,15 +623,16 @@ int ks_reclaim_create(const char *strategy, const struct ks_reclaim_opts *opts,
 	bo.locks = opts->locks;
 	bo.gp_delay_us = opts->gp_delay_us;
 	bo.max_workers = opts->rcu_workers;
+	bo.mem = opts->mem;
 	ret = ks_rcu_barrier_create(opts->barrier ? opts->barrier : "kernel", &bo, &r->barrier);
 	if (ret)
 		goto fail;
 	wq_workers = opts->wq_workers ? (int)opts->wq_workers :
 		     (nr_cpus < KS_RECLAIM_MAX_WQ_WORKERS ? nr_cpus : KS_RECLAIM_MAX_WQ_WORKERS);
-	ret = rwq_create("system_wq", wq_workers, nr_cpus, cls_pool, &r->system_wq);
+	ret = rwq_create(wq_workers, nr_cpus, cls_pool, r->t_self, &r->system_wq);
 	if (ret)
 		goto fail;
-	ret = rwq_create("netns", 1, nr_cpus, cls_pool, &r->netns_wq);
+	ret = rwq_create(1, nr_cpus, cls_pool, r->t_self, &r->netns_wq); /* netns_wq: ordered */
 	if (ret)
 		goto fail;
 	*out = r;
@@ -634,7 +642,7 @@ fail:
 	if (r->barrier && ks_rcu_barrier_destroy(r->barrier))
 		ret = ret ? ret : -EBUSY;
 	ks_rwsem_destroy(&r->net_rwsem);
-	free(r);
+	ks_mem_free(t_self, r, sizeof(*r));
 	return ret ? ret : -ENOMEM;
 }
 
@@ -653,6 +661,6 @@ int ks_reclaim_destroy(struct ks_reclaim *r)
 	rwq_destroy(r->system_wq);
 	ret = ks_rcu_barrier_destroy(r->barrier);
 	ks_rwsem_destroy(&r->net_rwsem);
-	free(r);
+	ks_mem_free(r->t_self, r, sizeof(*r));
 	return ret;
 }

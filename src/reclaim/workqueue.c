@@ -30,6 +30,19 @@
 #include <time.h>
 #include <unistd.h>
 
+/*
+ * One per worker. Under the pool lock: the item it executes and one item
+ * queued again meanwhile, as the kernel's busy_hash. The item may be freed
+ * by its own function, so nothing is kept in it.
+ */
+struct rworker {
+	struct rwq *wq;
+	pthread_t th;
+	int cpu;
+	struct rwork *current;
+	struct rwork *deferred;
+};
+
 struct rwq {
 	struct ks_spinlock lock; /* worker_pool->lock */
 	struct rwork *head, *tail;
@@ -39,27 +52,16 @@ struct rwq {
 	int nr_threads, nr_cpus;
 	long depth, running;
 	uint64_t queued, executed, max_depth;
-	pthread_t *threads;
-	/*
-	 * Per worker, under the lock: the item it executes and one item
-	 * queued again meanwhile, as the kernel's busy_hash. The item may be
-	 * freed by its own function, so nothing is kept in it.
-	 */
-	struct rwork **current;
-	struct rwork **deferred;
-};
-
-struct worker_arg {
-	struct rwq *wq;
-	int cpu;
-	int idx;
+	struct ks_mem_type *type;
+	int nr_workers;          /* allocated */
+	struct rworker *workers;
 };
 
 /* find_worker_executing_work() */
 static int executing(const struct rwq *wq, const struct rwork *w)
 {
 	for (int i = 0; i < wq->nr_threads; i++)
-		if (wq->current[i] == w)
+		if (wq->workers[i].current == w)
 			return i;
 	return -1;
 }
@@ -105,11 +107,11 @@ static uint64_t run_timers_locked(struct rwq *wq, uint64_t now)
 
 static void *worker_fn(void *arg)
 {
-	struct worker_arg *wa = arg;
-	struct rwq *wq = wa->wq;
-	int me = wa->idx, j;
+	struct rworker *me = arg;
+	struct rwq *wq = me->wq;
+	int j;
 
-	ks_cpu_set_current(wa->cpu);
+	ks_cpu_set_current(me->cpu);
 	ks_rcu_register_thread();
 	ks_spin_lock(&wq->lock);
 	for (;;) {
@@ -126,22 +128,22 @@ static void *worker_fn(void *arg)
 			j = executing(wq, w);
 			if (j >= 0) {
 				/* Still PENDING; runs after the current execution. */
-				wq->deferred[j] = w;
+				wq->workers[j].deferred = w;
 				continue;
 			}
-			wq->current[me] = w;
+			me->current = w;
 			wq->running++;
 			/* Cleared before the function runs, as in process_one_work(). */
 			__atomic_store_n(&w->pending, 0, __ATOMIC_RELEASE);
 			ks_spin_unlock(&wq->lock);
 			fn(w);
 			ks_spin_lock(&wq->lock);
-			wq->current[me] = NULL;
+			me->current = NULL;
 			wq->running--;
 			wq->executed++;
-			if (wq->deferred[me]) {
-				enqueue_locked(wq, wq->deferred[me], false);
-				wq->deferred[me] = NULL;
+			if (me->deferred) {
+				enqueue_locked(wq, me->deferred, false);
+				me->deferred = NULL;
 				wake(wq, 1);
 			}
 			continue;
@@ -164,46 +166,36 @@ static void *worker_fn(void *arg)
 	}
 	ks_spin_unlock(&wq->lock);
 	ks_rcu_unregister_thread();
-	free(wa);
 	return NULL;
 }
 
-int rwq_create(const char *name, int nr_threads, int nr_cpus, struct ks_lock_class *cls,
+int rwq_create(int nr_threads, int nr_cpus, struct ks_lock_class *cls, struct ks_mem_type *type,
 	       struct rwq **out)
 {
 	struct rwq *wq;
 	int i;
 
-	(void)name;
-	if (!out || nr_threads < 1 || nr_cpus < 1)
+	if (!out || !type || nr_threads < 1 || nr_cpus < 1)
 		return -EINVAL;
-	wq = calloc(1, sizeof(*wq));
+	wq = ks_mem_zalloc(type, sizeof(*wq));
 	if (!wq)
 		return -ENOMEM;
 	ks_spin_init(&wq->lock, cls);
 	wq->nr_cpus = nr_cpus;
-	wq->threads = calloc((size_t)nr_threads, sizeof(*wq->threads));
-	wq->current = calloc((size_t)nr_threads, sizeof(*wq->current));
-	wq->deferred = calloc((size_t)nr_threads, sizeof(*wq->deferred));
-	if (!wq->threads || !wq->current || !wq->deferred) {
-		free(wq->threads);
-		free(wq->current);
-		free(wq->deferred);
-		free(wq);
+	wq->type = type;
+	wq->workers = ks_mem_zalloc(type, (size_t)nr_threads * sizeof(*wq->workers));
+	if (!wq->workers) {
+		ks_mem_free(type, wq, sizeof(*wq));
 		return -ENOMEM;
 	}
+	wq->nr_workers = nr_threads;
 	for (i = 0; i < nr_threads; i++) {
-		struct worker_arg *wa = malloc(sizeof(*wa));
+		struct rworker *wk = &wq->workers[i];
 
-		if (!wa)
+		wk->wq = wq;
+		wk->cpu = i % nr_cpus;
+		if (pthread_create(&wk->th, NULL, worker_fn, wk))
 			break;
-		wa->wq = wq;
-		wa->cpu = i % nr_cpus;
-		wa->idx = i;
-		if (pthread_create(&wq->threads[i], NULL, worker_fn, wa)) {
-			free(wa);
-			break;
-		}
 		wq->nr_threads++;
 	}
 	if (wq->nr_threads < nr_threads) {
@@ -226,12 +218,10 @@ void rwq_destroy(struct rwq *wq)
 	ks_spin_unlock(&wq->lock);
 	wake(wq, INT_MAX);
 	for (i = 0; i < wq->nr_threads; i++)
-		pthread_join(wq->threads[i], NULL);
+		pthread_join(wq->workers[i].th, NULL);
 	ks_spin_destroy(&wq->lock);
-	free(wq->threads);
-	free(wq->current);
-	free(wq->deferred);
-	free(wq);
+	ks_mem_free(wq->type, wq->workers, (size_t)wq->nr_workers * sizeof(*wq->workers));
+	ks_mem_free(wq->type, wq, sizeof(*wq));
 }
 
 static bool queue(struct rwq *wq, struct rwork *w, rwork_fn fn, uint64_t delay_ns)

@@ -1113,11 +1113,16 @@ static void sys_free(struct ks_slab_sys *s)
 
 void ks_slab_destroy(struct ks_slab_sys *s)
 {
+	bool reg;
+
 	if (!s)
 		return;
-	if (ks_rcu_thread_registered())
-		ks_slab_flush(s);
+	/* Pending callbacks point into @s: they must all have run. */
+	reg = ks_rcu_register_thread() == 0;
+	ks_slab_flush(s);
 	sys_free(s);
+	if (reg)
+		ks_rcu_unregister_thread();
 }
 
 int ks_slab_stats(const struct ks_slab_sys *s, struct ks_slab_stats *out)
@@ -1379,6 +1384,7 @@ int ks_kmem_cache_free(struct ks_kmem_cache *cache, void *obj)
 	unsigned long bit, old;
 	ptrdiff_t off;
 	unsigned int idx;
+	struct obj_cgroup **vec;
 
 	if (!c)
 		return -EINVAL;
@@ -1405,9 +1411,14 @@ int ks_kmem_cache_free(struct ks_kmem_cache *cache, void *obj)
 		return -EINVAL; /* not allocated: a double free */
 
 	ks_rcu_read_lock();
-	if (__atomic_load_n(&sl->objcgs, __ATOMIC_ACQUIRE)) {
+	/*
+	 * Load the vector once: another CPU may be installing it with a cmpxchg
+	 * (objcg_attach()), so every access to sl->objcgs must be atomic.
+	 */
+	vec = __atomic_load_n(&sl->objcgs, __ATOMIC_ACQUIRE);
+	if (vec) {
 		/* memcg_slab_free_hook() */
-		struct obj_cgroup *objcg = __atomic_exchange_n(&sl->objcgs[idx], NULL,
+		struct obj_cgroup *objcg = __atomic_exchange_n(&vec[idx], NULL,
 							       __ATOMIC_RELAXED);
 
 		if (objcg) {
@@ -1461,14 +1472,24 @@ int ks_kmem_cache_destroy(struct ks_kmem_cache *cache)
 		return -EPERM;
 	s = c->sys;
 	/*
-	 * flush_memcg_workqueue() (4.11+): deactivation callbacks and work
-	 * still hold children; wait for them before looking.
+	 * flush_memcg_workqueue() (92ee383f6daa, v4.18, fixing a race 4.11
+	 * had): deactivation callbacks and work still hold children; wait
+	 * for them before looking.
 	 */
 	if (s->ops->memcg_caches && s->ops != &ks_slab_percache_4_10) {
+		bool children;
+
 		ks_mutex_lock(&s->slab_mutex);
 		c->dying = 1;
+		children = !ks_list_empty(&c->children);
 		ks_mutex_unlock(&s->slab_mutex);
-		ks_flush_memcg_workqueue(s);
+		/*
+		 * A child's deactivation holds its cgroup, whose release is
+		 * what unlinks the child: with no child left, none is pending
+		 * and the barrier (unconditional in the kernel) is skipped.
+		 */
+		if (children)
+			ks_flush_memcg_workqueue(s);
 	}
 	ks_list_init(&release);
 	ks_mutex_lock(&s->slab_mutex);

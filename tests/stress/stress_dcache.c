@@ -28,8 +28,10 @@ struct shared {
 	struct ks_dentry *root;
 	int stop;
 	unsigned int gen[NR_DIRS]; /* bumped when a dir's entries go stale */
-	long walks, invalidations, churned, bad;
+	long walks, invalidations, churned, bad, iterations;
 	int nr_cpus;
+	/* inodes alive throughout: every iteration must see each exactly once */
+	struct ks_inode *stable[32];
 };
 
 static struct shared *g_shared; /* for the d_op callbacks */
@@ -53,7 +55,7 @@ static int st_revalidate(struct ks_dentry *d, unsigned int flags, void *priv)
 	return __atomic_load_n(&g_shared->gen[dir], __ATOMIC_RELAXED) == gen;
 }
 
-static const struct ks_dentry_operations file_ops = { .d_revalidate = st_revalidate };
+static const struct ks_dentry_operations file_ops = {.d_revalidate = st_revalidate};
 
 /* net/-like entries: never kept */
 static int always_delete(const struct ks_dentry *d, void *priv)
@@ -61,7 +63,7 @@ static int always_delete(const struct ks_dentry *d, void *priv)
 	return 1;
 }
 
-static const struct ks_dentry_operations volatile_ops = { .d_delete = always_delete };
+static const struct ks_dentry_operations volatile_ops = {.d_delete = always_delete};
 
 struct mk {
 	unsigned int mode;
@@ -92,8 +94,7 @@ static uint64_t rnd(uint64_t *x)
 	return *x;
 }
 
-static bool check(struct shared *s, struct ks_dentry *d, struct ks_dentry *parent,
-		  const char *name)
+static bool check(struct shared *s, struct ks_dentry *d, struct ks_dentry *parent, const char *name)
 {
 	if (ks_d_count(d) <= 0 || !ks_d_inode(d) || ks_d_parent(d) != parent ||
 	    strcmp(ks_d_name(d), name)) {
@@ -112,16 +113,27 @@ struct thr {
 
 enum { WALKER, KILLER, VOLATILE, CHURN, PRUNER, ITERATOR, NR_ROLES };
 
+struct iter {
+	struct shared *s;
+	long n;
+	int seen[32];
+};
+
 static int count_fn(struct ks_inode *inode, void *arg)
 {
-	(*(long *)arg)++;
+	struct iter *it = arg;
+
+	it->n++;
+	for (int i = 0; i < 32; i++)
+		if (it->s->stable[i] == inode)
+			it->seen[i]++;
 	return ks_inode_ino(inode) ? 0 : -1;
 }
 
 static void walk_once(struct shared *s, uint64_t *x)
 {
-	struct mk dir = { .mode = KS_S_IFDIR | 0555 };
-	struct mk file = { .mode = KS_S_IFREG | 0444, .ops = &file_ops };
+	struct mk dir = {.mode = KS_S_IFDIR | 0555};
+	struct mk file = {.mode = KS_S_IFREG | 0444, .ops = &file_ops};
 	struct ks_dentry *p, *fd, *f;
 	char pn[16], fn[16];
 	int i = rnd(x) % NR_DIRS, j = rnd(x) % NR_FILES;
@@ -148,7 +160,7 @@ static void walk_once(struct shared *s, uint64_t *x)
 	}
 	/* an entry killed at every last put, recreated by racing walkers */
 	if (!(rnd(x) & 7)) {
-		struct mk v = { .mode = KS_S_IFREG, .ops = &volatile_ops };
+		struct mk v = {.mode = KS_S_IFREG, .ops = &volatile_ops};
 
 		if (ks_d_lookup_or_create(fd, "net", mk_create, &v, &f) < 0)
 			goto bad_fd;
@@ -204,7 +216,7 @@ static void *run(void *arg)
 			break;
 		}
 		case VOLATILE: {
-			struct mk m = { .mode = KS_S_IFREG, .ops = &volatile_ops };
+			struct mk m = {.mode = KS_S_IFREG, .ops = &volatile_ops};
 			struct ks_dentry *d;
 
 			if (ks_d_lookup_or_create(s->root, "net", mk_create, &m, &d) >= 0) {
@@ -228,10 +240,14 @@ static void *run(void *arg)
 			walk_once(s, &x);
 			break;
 		case ITERATOR: {
-			long n = 0;
+			struct iter it = {.s = s};
 
-			if (ks_dcache_for_each_inode(s->dc, count_fn, &n) || n < 1)
+			if (ks_dcache_for_each_inode(s->dc, count_fn, &it) || it.n < 33)
 				__atomic_fetch_add(&s->bad, 1, __ATOMIC_RELAXED);
+			for (int i = 0; i < 32; i++)
+				if (it.seen[i] != 1)
+					__atomic_fetch_add(&s->bad, 1, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&s->iterations, 1, __ATOMIC_RELAXED);
 			walk_once(s, &x);
 			break;
 		}
@@ -246,7 +262,7 @@ static void stress(void **state)
 	const char *strategy = *state;
 	int nr = ks_test_stress_threads();
 	double secs = ks_test_stress_seconds();
-	struct ks_dcache_opts o = { 0 };
+	struct ks_dcache_opts o = {0};
 	struct ks_dcache_stats st;
 	struct thr *t;
 	struct shared s;
@@ -264,6 +280,11 @@ static void stress(void **state)
 	o.hash_bits = 6; /* long chains: lookups race with unlinks */
 	assert_int_equal(ks_dcache_create(strategy, &o, &s.dc), 0);
 	assert_int_equal(ks_d_root(s.dc, &s.root), 0);
+	for (int i = 0; i < 32; i++) {
+		ks_cpu_set_current(i * 2 % s.nr_cpus); /* spread over the dlock lists */
+		assert_int_equal(ks_inode_new(s.dc, KS_S_IFREG, NULL, &s.stable[i]), 0);
+	}
+	ks_cpu_set_current(-1);
 	t = calloc(nr, sizeof(*t));
 	assert_non_null(t);
 	for (int i = 0; i < nr; i++) {
@@ -282,13 +303,16 @@ static void stress(void **state)
 
 	assert_int_equal(s.bad, 0);
 	assert_true(s.walks > 0);
+	assert_true(s.iterations > 0);
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(ks_iput(s.stable[i]), 0);
 	assert_int_equal(ks_dcache_stats(s.dc, &st), 0);
 	assert_int_equal((int64_t)(st.inode_allocs - st.evictions), st.inodes);
 	print_message("%s: %ld walks, %ld invalidations, %llu revalidation failures, "
-		      "%ld churned inodes, %llu dentries killed, %lld live\n", strategy,
-		      s.walks, s.invalidations, (unsigned long long)st.revalidate_failures,
-		      s.churned, (unsigned long long)st.dentries_killed,
-		      (long long)st.dentries);
+		      "%ld churned inodes, %ld inode list walks, %llu dentries killed, %lld live\n",
+		      strategy, s.walks, s.invalidations,
+		      (unsigned long long)st.revalidate_failures, s.churned, s.iterations,
+		      (unsigned long long)st.dentries_killed, (long long)st.dentries);
 	assert_true(st.revalidate_failures > 0);
 	assert_true(ks_shrink_dcache_parent(s.root) >= 0);
 	assert_int_equal(ks_dcache_stats(s.dc, &st), 0);

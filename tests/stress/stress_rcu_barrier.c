@@ -79,6 +79,7 @@ static void stress_impl(void **state)
 	ks_test_env_init(&e, "synthetic:pack:2 numa:2 core:8 pu:2");
 	o.topo = e.topo;
 	o.locks = e.locks;
+	o.mem = e.mem;
 	o.max_workers = 16;
 	assert_int_equal(ks_rcu_barrier_create(impl, &o, &b), 0);
 	memset(w, 0, sizeof(w));
