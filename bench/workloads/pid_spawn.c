@@ -8,6 +8,16 @@
  * frees it (free_pid() from release_task()). Shared-lock acquisitions and
  * bounces per op come from the harness's lock_stat.
  *
+ * A real machine is never empty: --param live pids (default 1000, like a
+ * busy server's processes) are spread evenly over every level's number space
+ * at setup, each level's ns_last_pid set before each allocation. Without them
+ * the radix-tree strategies would collapse their tree to one node on every
+ * free and rebuild its whole height on the next allocation (delete_node()
+ * shrinks the tree as the kernel's does), a cost no running kernel pays: its
+ * live processes keep the upper levels allocated, and threadspawn then costs
+ * about one leaf per cursor position, as in the kernel. live=0 gives the
+ * empty namespaces.
+ *
  * After the measurement, report() measures the reuse distance on a separate
  * space: allocations between the free of a number and the same number being
  * handed out again, with the allocations spread round-robin over the cell's
@@ -19,17 +29,52 @@
 struct spawn {
 	struct pidw_env env;
 	int nr_threads;
-	uint64_t reuse_pid_max, reuse_live;
+	uint64_t reuse_pid_max, reuse_live, live;
+	int64_t base_live; /* pids live after setup: the inits and the population */
 	const char *strategy;
 	const struct ks_topo *topo;
 };
 
 static const struct kb_param_def spawn_params[] = {
 	{ "depth", "0", "namespace depth of the allocating task (0..32)" },
+	{ "live", "1000", "pids kept alive, spread over every level's number space (a busy machine)" },
 	{ "reuse_pid_max", "32768", "pid_max of the reuse-distance measurement" },
 	{ "reuse_live", "64", "pids kept alive during the reuse-distance measurement" },
 	{ NULL, NULL, NULL },
 };
+
+/*
+ * Spread sp->live pids over the number space of every level: before each
+ * allocation, every level's ns_last_pid is moved to the next stride.
+ */
+static int populate(struct spawn *sp)
+{
+	struct pidw_env *e = &sp->env;
+	struct ks_pid_ns *leaf = e->ns[e->depth];
+	struct ks_pid_stats st;
+	bool reg = pidw_rcu_enter();
+	int ret = 0;
+
+	for (uint64_t k = 0; !ret && k < sp->live; k++) {
+		struct ks_pid *pid;
+
+		for (int i = 0; !ret && i <= e->depth; i++) {
+			int max = ks_pid_ns_pid_max(e->ns[i]);
+			uint64_t stride = (uint64_t)(max - KS_PID_RESERVED) / (sp->live + 1);
+
+			ret = ks_pid_ns_set_last_pid(e->ns[i],
+						     KS_PID_RESERVED + (int)(stride * (k + 1)), true);
+		}
+		if (!ret)
+			ret = ks_pid_alloc(leaf, NULL, 0, 0, &pid);
+	}
+	if (!ret)
+		ret = ks_pid_stats(e->space, &st);
+	if (!ret)
+		sp->base_live = (int64_t)st.live;
+	pidw_rcu_exit(reg);
+	return ret;
+}
 
 static int spawn_setup(const struct kb_cell *c, void **state)
 {
@@ -44,11 +89,18 @@ static int spawn_setup(const struct kb_cell *c, void **state)
 		ret = kb_param_u64(c, "reuse_pid_max", &sp->reuse_pid_max);
 	if (!ret)
 		ret = kb_param_u64(c, "reuse_live", &sp->reuse_live);
-	if (!ret && (depth > KS_PID_MAX_LEVEL || sp->reuse_live < 1 ||
+	if (!ret)
+		ret = kb_param_u64(c, "live", &sp->live);
+	if (!ret && (depth > KS_PID_MAX_LEVEL || sp->reuse_live < 1 || sp->live > 100000 ||
 		     sp->reuse_pid_max > KS_PID_MAX_LIMIT))
 		ret = -EINVAL;
 	if (!ret)
 		ret = pidw_env_create(c, (int)depth, 0, NULL, NULL, &sp->env);
+	if (!ret) {
+		ret = populate(sp);
+		if (ret)
+			pidw_env_destroy(&sp->env);
+	}
 	if (ret) {
 		free(sp);
 		return ret;
@@ -168,9 +220,10 @@ static int spawn_report(void *state, struct kb_metrics *m, struct kb_series *ser
 	ret = ks_pid_stats(sp->env.space, &st);
 	if (ret)
 		return ret;
-	/* every op freed its pid: only the inits are left */
-	if (st.live != sp->env.depth + 1)
+	/* every op freed its pid: only the inits and the population are left */
+	if ((int64_t)st.live != sp->base_live)
 		return -EIO;
+	kb_metric_set(m, "live", (double)sp->live);
 	kb_metric_set(m, "depth", sp->env.depth);
 	return measure_reuse(sp, m);
 }
