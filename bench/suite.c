@@ -152,6 +152,33 @@ static const struct kb_result *find(const struct kb_result *r, const struct entr
 	return NULL;
 }
 
+/*
+ * The parameters of a cell that differ from its workload's defaults: what the
+ * suite entry chose. The full set is in the JSON and CSV.
+ */
+static void params_chosen(const struct kb_workload *w, const struct kb_param_values *pv,
+			  char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < pv->n; i++) {
+		const char *def = NULL;
+		int n;
+
+		for (const struct kb_param_def *d = w->params; d && d->name; d++)
+			if (!strcmp(d->name, pv->name[i]))
+				def = d->def;
+		if (def && !strcmp(def, pv->value[i]))
+			continue;
+		n = snprintf(buf + used, len - used, "%s%s=%s", used ? ";" : "", pv->name[i],
+			     pv->value[i]);
+		if (n < 0 || (size_t)n >= len - used)
+			return;
+		used += (size_t)n;
+	}
+}
+
 /* One row per parameter combination and thread count of each entry. */
 static int summarize(const struct kb_result *r, const struct entry *ent, size_t nr_ent,
 		     struct kb_grid *g, json_t *js)
@@ -165,7 +192,7 @@ static int summarize(const struct kb_result *r, const struct entry *ent, size_t 
 		for (size_t i = en->first; !ret && i < en->end; i++) {
 			const struct kb_plan_cell *c = r[i].cell;
 			const struct kb_result *base, *target;
-			char params[512], threads[16], ops[1024] = "", head[256], num[32];
+			char params[512], chosen[512], threads[16], ops[1024] = "", head[256], num[32];
 			const char *row[5];
 			double ratio = NAN;
 			bool first = true;
@@ -198,10 +225,11 @@ static int summarize(const struct kb_result *r, const struct entry *ent, size_t 
 			else
 				snprintf(head, sizeof(head), "%s: -",
 					 en->e->headline ? en->e->headline : "ratio");
+			params_chosen(en->w, &c->pv, chosen, sizeof(chosen));
 			kb_params_format(&c->pv, params, sizeof(params));
 			snprintf(threads, sizeof(threads), "%d", c->threads);
 			row[0] = en->w->name;
-			row[1] = *params ? params : "-";
+			row[1] = *chosen ? chosen : "defaults";
 			row[2] = threads;
 			row[3] = ops;
 			row[4] = head;
