@@ -233,7 +233,7 @@ int ks_tasks_next_tgid(struct ks_tasks *t, int nr, struct ks_task **out);
  * @parent, KS_CLONE_THREAD without KS_CLONE_VM, or a @parent of another
  * task list; -ESRCH when @parent is exiting or dead (its group has a fatal
  * signal pending or it began do_exit()); -EAGAIN when the namespace has no
- * free pid; -ENOMEM.
+ * free pid; -ENOMEM; -EPERM for an unregistered thread.
  */
 int ks_task_clone(struct ks_tasks *t, struct ks_task *parent, unsigned long flags,
 		  struct ks_task **out);
@@ -244,7 +244,8 @@ int ks_task_clone(struct ks_tasks *t, struct ks_task *parent, unsigned long flag
  * @code: exit code (kept for ks_task_reap()).
  * Context: a registered RCU thread outside read-side sections; may run the
  * exit and release hooks, and exit_mmap() when it drops the last mm user.
- * Return: 0; -EINVAL for NULL; -ESRCH when @task already began do_exit().
+ * Return: 0; -EINVAL for NULL; -ESRCH when @task already began do_exit();
+ * -EPERM for an unregistered thread.
  */
 int ks_task_exit(struct ks_task *task, int code);
 
@@ -275,7 +276,7 @@ int ks_task_set_coredump(struct ks_task *task, int on);
  * Return: 0 reaped; -EAGAIN while the leader has not exited or other
  * threads of the group are not yet released (WNOHANG would return 0);
  * -ECHILD when already reaped; -EINVAL for NULL or a task that is not a
- * group leader.
+ * group leader; -EPERM for an unregistered thread.
  */
 int ks_task_reap(struct ks_task *leader, int *code);
 
