@@ -390,6 +390,61 @@ static void *unregistered_lookup(void *arg)
 	return (void *)(intptr_t)ks_reclaim_lookup(arg, 0, NULL);
 }
 
+/* Waiting for frees where it would wait for itself, or unregistered. */
+struct refused {
+	struct ks_rcu_head head;
+	struct ks_reclaim *r;
+	int drain, flush, destroy;
+};
+
+static void wait_all(struct refused *c)
+{
+	c->drain = ks_reclaim_drain(c->r);
+	c->flush = ks_reclaim_flush(c->r);
+	c->destroy = ks_reclaim_destroy(c->r);
+}
+
+static void refused_cb(struct ks_rcu_head *head)
+{
+	wait_all(ks_container_of(head, struct refused, head));
+}
+
+static void *refused_thread(void *arg)
+{
+	wait_all(arg);
+	return NULL;
+}
+
+/*
+ * With every namespace put, drain, flush and destroy are refused from a
+ * callback or a read-side section (-EDEADLK: the kernel would deadlock) and
+ * from an unregistered thread (-EPERM), and a refused call changes nothing:
+ * the domain is not flushed, not freed, and still drains afterwards.
+ */
+static void assert_waits_refused(struct ks_reclaim *r)
+{
+	struct refused c = { .r = r };
+	pthread_t th;
+
+	assert_int_equal(ks_rcu_barrier_call_rcu(r->barrier, &c.head, refused_cb), 0);
+	assert_int_equal(ks_rcu_barrier_wait(r->barrier), 0);
+	assert_int_equal(c.drain, -EDEADLK);
+	assert_int_equal(c.flush, -EDEADLK);
+	assert_int_equal(c.destroy, -EDEADLK);
+	assert_int_equal(ks_rcu_read_lock(), 0);
+	wait_all(&c);
+	assert_int_equal(ks_rcu_read_unlock(), 0);
+	assert_int_equal(c.drain, -EDEADLK);
+	assert_int_equal(c.flush, -EDEADLK);
+	assert_int_equal(c.destroy, -EDEADLK);
+	assert_int_equal(pthread_create(&th, NULL, refused_thread, &c), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(c.drain, -EPERM);
+	assert_int_equal(c.flush, -EPERM);
+	assert_int_equal(c.destroy, -EPERM);
+	assert_int_equal(__atomic_load_n(&r->flushing, __ATOMIC_ACQUIRE), 0);
+}
+
 static void test_bad_input(void **state)
 {
 	const char *strategy = *state;
@@ -465,6 +520,7 @@ static void test_bad_input(void **state)
 	assert_int_equal(ks_netns_put(r, &ns), 0);
 	assert_int_equal(ks_netns_put(r, &ns), -EALREADY);
 	assert_int_equal(ks_netns_put(r, &copy), 0);
+	assert_waits_refused(r);
 	assert_int_equal(ks_reclaim_drain(r), 0);
 	assert_int_equal(ks_reclaim_stats(r, &st), 0);
 	assert_int_equal(st.double_frees, 1);

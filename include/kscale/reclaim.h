@@ -257,7 +257,8 @@ int ks_reclaim_drain(struct ks_reclaim *r);
  * counts after it are no longer its own.
  * @r: domain.
  * Context: as ks_reclaim_drain().
- * Return: as ks_reclaim_drain().
+ * Return: as ks_reclaim_drain(); when refused (-EINVAL, -EPERM, -EDEADLK)
+ * nothing changes and the measurement goes on.
  */
 int ks_reclaim_flush(struct ks_reclaim *r);
 

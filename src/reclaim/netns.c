@@ -539,21 +539,28 @@ static void sleep_ms(unsigned int ms)
 	nanosleep(&ts, NULL);
 }
 
-int ks_reclaim_drain(struct ks_reclaim *r)
+/* Whether the calling thread may wait for frees (checked before any change). */
+static int drain_check(const struct ks_reclaim *r)
 {
 	if (!r)
 		return -EINVAL;
 	if (!ks_rcu_thread_registered())
 		return -EPERM;
+	/* Frees wait for callbacks and grace periods: ours would never end. */
 	if (ks_rcu_in_callback() || ks_rcu_read_depth() > 0)
 		return -EDEADLK;
-	/*
-	 * Every object a put namespace owns is counted in pending_bytes until
-	 * it is freed (fragment queues by their callbacks), so waiting for it
-	 * to reach zero needs no barrier of its own: the count of barriers
-	 * stays the strategy's. Poll, since the work is spread over three
-	 * kinds of threads.
-	 */
+	return 0;
+}
+
+/*
+ * Wait until every namespace put so far is freed. Every object a put
+ * namespace owns is counted in pending_bytes until it is freed (fragment
+ * queues by their callbacks), so waiting for it to reach zero needs no
+ * barrier of its own: the count of barriers stays the strategy's. Poll,
+ * since the work is spread over three kinds of threads.
+ */
+static int wait_freed(struct ks_reclaim *r)
+{
 	int64_t last = -1;
 	unsigned int still = 0;
 
@@ -576,12 +583,22 @@ int ks_reclaim_drain(struct ks_reclaim *r)
 	}
 }
 
+int ks_reclaim_drain(struct ks_reclaim *r)
+{
+	int ret = drain_check(r);
+
+	return ret ? ret : wait_freed(r);
+}
+
 int ks_reclaim_flush(struct ks_reclaim *r)
 {
-	if (!r)
-		return -EINVAL;
+	int ret = drain_check(r);
+
+	/* A refused flush must not end the measurement. */
+	if (ret)
+		return ret;
 	__atomic_store_n(&r->flushing, 1, __ATOMIC_RELEASE);
-	return ks_reclaim_drain(r);
+	return wait_freed(r);
 }
 
 int64_t ks_reclaim_pending_bytes(const struct ks_reclaim *r)
