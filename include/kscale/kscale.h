@@ -25,6 +25,8 @@
 #include <kscale/rcu_barrier.h>
 #include <kscale/pid.h>
 #include <kscale/dcache.h>
+#include <kscale/mm.h>
+#include <kscale/task.h>
 #include <kscale/slab.h>
 #include <kscale/reclaim.h>
 

@@ -414,6 +414,23 @@ int ks_pid_level(const struct ks_pid *pid);
  */
 int ks_pid_ns_of(const struct ks_pid *pid, struct ks_pid_ns **out);
 
+/**
+ * ks_pid_set_task() - attach (@task non-NULL) or detach (NULL) the object
+ * that owns @pid: attach_pid()/detach_pid() of PIDTYPE_PID, for the task
+ * layer (task.h). A store-release: a reader that sees the pointer sees the
+ * object it points to.
+ * @pid: the pid (the caller holds a reference). @task: the owner, or NULL.
+ * Return: 0; -EINVAL for NULL @pid, or attaching when an owner is attached.
+ */
+int ks_pid_set_task(struct ks_pid *pid, void *task);
+
+/**
+ * ks_pid_task() - the owner attached to @pid (pid_task(): a load-acquire),
+ * or NULL; valid as the caller's rules for the owner say (task.h: inside
+ * a read-side section). NULL for NULL @pid.
+ */
+void *ks_pid_task(const struct ks_pid *pid);
+
 #ifdef __cplusplus
 }
 #endif

@@ -475,6 +475,29 @@ int ks_pid_put(struct ks_pid *pid)
 	return 0;
 }
 
+/* attach_pid()/detach_pid() of PIDTYPE_PID (kernel/pid.c), one owner. */
+int ks_pid_set_task(struct ks_pid *pid, void *task)
+{
+	void *old = NULL;
+
+	if (!pid)
+		return -EINVAL;
+	if (!task) {
+		__atomic_store_n(&pid->task, NULL, __ATOMIC_RELEASE);
+		return 0;
+	}
+	if (!__atomic_compare_exchange_n(&pid->task, &old, task, false, __ATOMIC_RELEASE,
+					 __ATOMIC_RELAXED))
+		return -EINVAL;
+	return 0;
+}
+
+/* pid_task(): rcu_dereference of the first task of the type. */
+void *ks_pid_task(const struct ks_pid *pid)
+{
+	return pid ? __atomic_load_n(&pid->task, __ATOMIC_ACQUIRE) : NULL;
+}
+
 /* delayed_put_pid(): the task's reference, dropped a grace period later. */
 static void delayed_put_pid(struct ks_rcu_head *head)
 {

@@ -65,6 +65,7 @@ struct ks_pid {
 	struct ks_pid_space *space;
 	uint64_t ino;             /* pidfs inode number (idr-relock, idr-once) */
 	struct ks_rcu_head rcu;   /* delayed_put_pid() */
+	void *task;               /* pid->tasks[PIDTYPE_PID]: ks_pid_set_task() */
 	struct ks_upid numbers[]; /* [0] root .. [level] innermost */
 };
 
