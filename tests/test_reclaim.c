@@ -252,9 +252,197 @@ static void test_poison_detected(void **state)
 	ks_test_env_fini(&e);
 }
 
+static int64_t net_live_objs(const struct ks_reclaim *r)
+{
+	struct ks_mem_type_stats ts;
+
+	assert_int_equal(ks_mem_type_read(r->t_net, &ts), 0);
+	return ts.live_objs;
+}
+
+/* Release builds have no quarantine: nothing to test, nothing to leak. */
+static bool quarantine_compiled_out(struct ks_reclaim *r, struct ks_test_env *e)
+{
+	struct ks_reclaim_stats st;
+
+	assert_int_equal(ks_reclaim_stats(r, &st), 0);
+	if (st.quarantine_cap)
+		return false;
+	assert_int_equal(ks_reclaim_destroy(r), 0);
+	ks_test_env_fini(e);
+	return true;
+}
+
+/*
+ * A put through a stale pointer after the namespace was really freed: the
+ * header is in quarantine, so the put is refused with -EALREADY and counted,
+ * a get with -ENOENT, and nothing else moves (ASan would report any access
+ * to freed memory). The domain goes on working, and destroy releases the
+ * quarantine so the leak oracle finds every type at zero.
+ */
+static void test_stale_put(void **state)
+{
+	const char *strategy = *state;
+	struct ks_netns *ns, *other, *stale, *copy;
+	struct ks_reclaim_opts o;
+	struct ks_reclaim_stats st;
+	struct ks_reclaim *r;
+	struct ks_test_env e;
+	uint64_t found = 0;
+
+	ks_test_env_init(&e, "synthetic:core:2 pu:1");
+	opts_for(&o, &e, "kernel");
+	assert_int_equal(ks_reclaim_create(strategy, &o, &r), 0);
+	if (quarantine_compiled_out(r, &e))
+		skip();
+	assert_int_equal(ks_netns_create(r, &ns), 0);
+	assert_int_equal(ks_netns_create(r, &other), 0);
+	stale = ns;
+	assert_int_equal(ks_netns_put(r, &ns), 0);
+	/* Wait until cleanup_net (or, under refcount, its last fqdir) freed it. */
+	assert_int_equal(ks_reclaim_flush(r), 0);
+	assert_int_equal(ks_reclaim_stats(r, &st), 0);
+	assert_int_equal(st.quarantine_cap, KS_RECLAIM_QUARANTINE);
+	assert_int_equal(st.netns_freed, 1);
+	assert_int_equal(st.quarantined, 1);
+	assert_int_equal(st.pending_bytes, 0);
+	assert_int_equal(st.double_frees, 0);
+	/* Quarantined headers are outside pending_bytes but still live in "net". */
+	assert_int_equal(net_live_objs(r), 2);
+
+	for (int i = 0; i < 2; i++) {
+		copy = stale;
+		assert_int_equal(ks_netns_put(r, &copy), -EALREADY);
+		assert_null(copy);
+	}
+	assert_int_equal(ks_netns_get(stale), -ENOENT);
+	assert_int_equal(ks_reclaim_stats(r, &st), 0);
+	assert_int_equal(st.double_frees, 2);
+	assert_int_equal(st.netns_put, 1);
+	assert_int_equal(st.netns_freed, 1);
+	assert_int_equal(st.pending_bytes, 0);
+	assert_int_equal(st.pending_netns, 0);
+	assert_int_equal(st.quarantined, 1);
+
+	/* Nothing corrupted: the other namespace is intact and tears down. */
+	assert_int_equal(ks_reclaim_lookup(r, 1, &found), FQDIRS * FRAGS);
+	assert_int_equal(found, 1);
+	assert_int_equal(ks_netns_put(r, &other), 0);
+	assert_int_equal(ks_reclaim_drain(r), 0);
+	assert_int_equal(ks_reclaim_stats(r, &st), 0);
+	assert_int_equal(st.netns_freed, 2);
+	assert_int_equal(st.fqdirs_freed, 2 * FQDIRS);
+	assert_int_equal(st.frags_freed, 2 * FQDIRS * FRAGS);
+	assert_int_equal(st.quarantined, 2);
+	assert_int_equal(st.double_frees, 2);
+	assert_int_equal(st.poison_hits + st.early_frees, 0);
+	assert_int_equal(ks_reclaim_destroy(r), 0);
+	ks_test_env_fini(&e);
+}
+
+/*
+ * The quarantine is bounded and FIFO: with room for QUAR headers, freeing
+ * NR_NS namespaces one after another keeps exactly the last QUAR (stale
+ * puts of those are still caught) and really frees the oldest.
+ */
+#define QUAR 4
+static void test_quarantine_bounded(void **state)
+{
+	const char *strategy = *state;
+	struct ks_netns *ns[NR_NS], *stale[NR_NS];
+	struct ks_reclaim_opts o;
+	struct ks_reclaim_stats st;
+	struct ks_reclaim *r;
+	struct ks_test_env e;
+
+	ks_test_env_init(&e, "synthetic:core:2 pu:1");
+	opts_for(&o, &e, "kernel");
+	o.quarantine = QUAR;
+	assert_int_equal(ks_reclaim_create(strategy, &o, &r), 0);
+	if (quarantine_compiled_out(r, &e))
+		skip();
+	for (int i = 0; i < NR_NS; i++) {
+		assert_int_equal(ks_netns_create(r, &ns[i]), 0);
+		stale[i] = ns[i];
+	}
+	for (int i = 0; i < NR_NS; i++) {
+		assert_int_equal(ks_netns_put(r, &ns[i]), 0);
+		assert_int_equal(ks_reclaim_flush(r), 0);
+		assert_int_equal(ks_reclaim_stats(r, &st), 0);
+		assert_int_equal(st.quarantined, i + 1 < QUAR ? i + 1 : QUAR);
+		assert_int_equal(st.quarantine_evicted, i + 1 > QUAR ? i + 1 - QUAR : 0);
+		/* Live namespaces plus the quarantine, never more. */
+		assert_int_equal(net_live_objs(r), NR_NS - (i + 1) + st.quarantined);
+	}
+	assert_int_equal(st.quarantine_cap, QUAR);
+	for (int i = NR_NS - QUAR; i < NR_NS; i++)
+		assert_int_equal(ks_netns_put(r, &stale[i]), -EALREADY);
+	assert_int_equal(ks_reclaim_stats(r, &st), 0);
+	assert_int_equal(st.double_frees, QUAR);
+	assert_int_equal(st.netns_freed, NR_NS);
+	assert_int_equal(st.pending_bytes, 0);
+	assert_int_equal(ks_reclaim_destroy(r), 0);
+	ks_test_env_fini(&e);
+}
+
 static void *unregistered_lookup(void *arg)
 {
 	return (void *)(intptr_t)ks_reclaim_lookup(arg, 0, NULL);
+}
+
+/* Waiting for frees where it would wait for itself, or unregistered. */
+struct refused {
+	struct ks_rcu_head head;
+	struct ks_reclaim *r;
+	int drain, flush, destroy;
+};
+
+static void wait_all(struct refused *c)
+{
+	c->drain = ks_reclaim_drain(c->r);
+	c->flush = ks_reclaim_flush(c->r);
+	c->destroy = ks_reclaim_destroy(c->r);
+}
+
+static void refused_cb(struct ks_rcu_head *head)
+{
+	wait_all(ks_container_of(head, struct refused, head));
+}
+
+static void *refused_thread(void *arg)
+{
+	wait_all(arg);
+	return NULL;
+}
+
+/*
+ * With every namespace put, drain, flush and destroy are refused from a
+ * callback or a read-side section (-EDEADLK: the kernel would deadlock) and
+ * from an unregistered thread (-EPERM), and a refused call changes nothing:
+ * the domain is not flushed, not freed, and still drains afterwards.
+ */
+static void assert_waits_refused(struct ks_reclaim *r)
+{
+	struct refused c = { .r = r };
+	pthread_t th;
+
+	assert_int_equal(ks_rcu_barrier_call_rcu(r->barrier, &c.head, refused_cb), 0);
+	assert_int_equal(ks_rcu_barrier_wait(r->barrier), 0);
+	assert_int_equal(c.drain, -EDEADLK);
+	assert_int_equal(c.flush, -EDEADLK);
+	assert_int_equal(c.destroy, -EDEADLK);
+	assert_int_equal(ks_rcu_read_lock(), 0);
+	wait_all(&c);
+	assert_int_equal(ks_rcu_read_unlock(), 0);
+	assert_int_equal(c.drain, -EDEADLK);
+	assert_int_equal(c.flush, -EDEADLK);
+	assert_int_equal(c.destroy, -EDEADLK);
+	assert_int_equal(pthread_create(&th, NULL, refused_thread, &c), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(c.drain, -EPERM);
+	assert_int_equal(c.flush, -EPERM);
+	assert_int_equal(c.destroy, -EPERM);
+	assert_int_equal(__atomic_load_n(&r->flushing, __ATOMIC_ACQUIRE), 0);
 }
 
 static void test_bad_input(void **state)
@@ -283,6 +471,9 @@ static void test_bad_input(void **state)
 	o.barrier = "nope";
 	assert_int_equal(ks_reclaim_create(strategy, &o, &r), -EINVAL);
 	o.barrier = NULL;
+	o.quarantine = KS_RECLAIM_MAX_QUARANTINE + 1;
+	assert_int_equal(ks_reclaim_create(strategy, &o, &r), -EINVAL);
+	o.quarantine = 0;
 	assert_null(r);
 	assert_int_equal(ks_reclaim_create(strategy, &o, &r), 0);
 	assert_int_equal(ks_reclaim_create(strategy, &o, &r2), 0);
@@ -329,6 +520,7 @@ static void test_bad_input(void **state)
 	assert_int_equal(ks_netns_put(r, &ns), 0);
 	assert_int_equal(ks_netns_put(r, &ns), -EALREADY);
 	assert_int_equal(ks_netns_put(r, &copy), 0);
+	assert_waits_refused(r);
 	assert_int_equal(ks_reclaim_drain(r), 0);
 	assert_int_equal(ks_reclaim_stats(r, &st), 0);
 	assert_int_equal(st.double_frees, 1);
@@ -353,6 +545,8 @@ int main(void)
 		EACH(test_flush),
 		cmocka_unit_test(test_poison_detected),
 		EACH(test_bad_input),
+		EACH(test_stale_put),
+		EACH(test_quarantine_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, setup_reg, teardown_reg);

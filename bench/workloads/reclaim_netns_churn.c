@@ -301,6 +301,11 @@ static int report(void *state, struct kb_metrics *m, struct kb_series *series, s
 	prod_s = t1 > t0 ? (double)(t1 - t0) / 1e9 : 0;
 	final_bytes = ks_reclaim_pending_bytes(c->r);
 	/*
+	 * The end of production is a point of the curve and may be its peak:
+	 * a run stopped at the limit after a millisecond has no other sample.
+	 */
+	sample(c);
+	/*
 	 * The backlog is freed with the sampler still running, so the curve
 	 * falls. ks_reclaim_flush() frees what waits in batches: a
 	 * per-object backlog would otherwise take a barrier per fqdir.

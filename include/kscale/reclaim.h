@@ -44,6 +44,15 @@
  * them, and every callback checks the fqdir it dereferences: a callback
  * that finds poison is counted in @poison_hits (and, under ASan, is a
  * use-after-free report).
+ *
+ * Debug builds, and ThreadSanitizer builds so that TSan checks it, also keep
+ * the headers of freed namespaces in a per-domain quarantine (FIFO, the last
+ * @quarantine freed): a put or get through a stale pointer to one of them is
+ * refused with a documented error instead of touching freed memory. The
+ * oldest header is really freed when the quarantine is full, and all of them
+ * by ks_reclaim_destroy(). Quarantined headers are not in pending_bytes (the
+ * model freed them); they stay live in the ks_mem type "net", and the ring in
+ * "netns_quarantine". Release builds have no quarantine and no cost.
  */
 #ifndef KSCALE_RECLAIM_H
 #define KSCALE_RECLAIM_H
@@ -65,6 +74,10 @@ struct ks_netns;   /* opaque */
 #define KS_RECLAIM_MAX_FQDIRS 8
 /** Default cap on system_wq workers. */
 #define KS_RECLAIM_MAX_WQ_WORKERS 64
+/** Debug builds: freed namespace headers quarantined by default. */
+#define KS_RECLAIM_QUARANTINE 4096
+/** Largest @quarantine accepted. */
+#define KS_RECLAIM_MAX_QUARANTINE (1u << 20)
 
 /**
  * struct ks_reclaim_opts - zero-initialisable options.
@@ -81,6 +94,9 @@ struct ks_netns;   /* opaque */
  * @frags:        fragment queues per fqdir (0: none, as in the seed).
  * @buckets:      hash buckets per fqdir (0: 16).
  * @netns_bytes:  payload per namespace (0: 300 KiB; use 1 for "almost none").
+ * @quarantine:   debug builds: freed namespace headers kept to catch stale
+ *                puts, 1..KS_RECLAIM_MAX_QUARANTINE (0: KS_RECLAIM_QUARANTINE);
+ *                checked but unused in release builds.
  */
 struct ks_reclaim_opts {
 	const struct ks_topo *topo;
@@ -95,6 +111,7 @@ struct ks_reclaim_opts {
 	unsigned int frags;
 	unsigned int buckets;
 	size_t netns_bytes;
+	unsigned int quarantine;
 };
 
 /**
@@ -109,7 +126,13 @@ struct ks_reclaim_opts {
  * @ordered_queued, @ordered_executed: netns_wq items.
  * @poison_hits: callbacks that found their fqdir freed (must be 0).
  * @early_frees: fqdirs freed with callbacks still pending (must be 0).
- * @double_frees: objects found freed already when freeing (must be 0).
+ * @double_frees: objects found freed already when freeing, and puts
+ *                refused with -EALREADY (0 unless the caller misuses the API).
+ * @quarantine_cap: freed namespace headers the quarantine holds at most
+ *                (0: release build, no quarantine).
+ * @quarantined:  freed namespace headers held in quarantine now (not in
+ *                @pending_bytes; live in ks_mem type "net").
+ * @quarantine_evicted: headers really freed because the quarantine was full.
  * @barrier: the rcu_barrier model's counters.
  */
 struct ks_reclaim_stats {
@@ -121,6 +144,9 @@ struct ks_reclaim_stats {
 	uint64_t wq_queued, wq_executed, wq_max_depth;
 	uint64_t ordered_queued, ordered_executed;
 	uint64_t poison_hits, early_frees, double_frees;
+	uint64_t quarantine_cap;
+	int64_t quarantined;
+	uint64_t quarantine_evicted;
 	struct ks_rcu_barrier_stats barrier;
 };
 
@@ -138,14 +164,20 @@ const struct ks_strategy_info *ks_reclaim_strategies(size_t *n);
  * @out:      receives the domain.
  * Context: any thread; starts threads; may sleep.
  * Return: 0; -EINVAL for NULL arguments, NULL @opts->mem, an unknown
- * strategy or barrier, or @fqdirs over KS_RECLAIM_MAX_FQDIRS; -ENOMEM.
+ * strategy or barrier, @fqdirs over KS_RECLAIM_MAX_FQDIRS or @quarantine
+ * over KS_RECLAIM_MAX_QUARANTINE, no default topology, or a lock class of
+ * the same name registered in @opts->locks with another scope; -ENOSPC when
+ * @opts->locks has no room for another lock class or @opts->mem for another
+ * type; -ENOMEM (also when a worker thread cannot be started).
  */
 int ks_reclaim_create(const char *strategy, const struct ks_reclaim_opts *opts,
 		      struct ks_reclaim **out);
 
 /**
  * ks_reclaim_destroy() - flush (ks_reclaim_flush()) until every put
- * namespace is freed, stop the workers, free the domain.
+ * namespace is freed, stop the workers, release the quarantine, free the
+ * domain. Destroying a domain twice is a use-after-free (as
+ * kmem_cache_destroy() twice): the domain holds no record of its own end.
  * @r: domain (NULL ignored).
  * Context: a registered RCU thread outside read-side sections and callbacks.
  * Return: 0; -EBUSY when namespaces are still live (not put; nothing is
@@ -167,7 +199,9 @@ int ks_netns_create(struct ks_reclaim *r, struct ks_netns **out);
  * ks_netns_get() - take another reference (get_net()).
  * @ns: namespace.
  * Context: any thread holding a reference.
- * Return: 0; -EINVAL for NULL; -ENOENT when its count already reached 0.
+ * Return: 0; -EINVAL for NULL; -ENOENT when its count already reached 0,
+ * or (debug builds) @ns is a stale pointer to a freed namespace still in
+ * quarantine.
  */
 int ks_netns_get(struct ks_netns *ns);
 
@@ -177,11 +211,15 @@ int ks_netns_get(struct ks_netns *ns);
  * @r:   domain it was created in.
  * @nsp: the caller's pointer to the namespace.
  * Context: any thread. Never sleeps.
- * Return: 0; -EINVAL for NULL @r or @nsp or a namespace of another domain;
- * -EALREADY when *@nsp is NULL (already put through this pointer) or the
- * count was already 0 (a double put while the namespace is being torn
- * down): nothing changes and @double_frees counts it. A put through a stale
- * copy after the namespace was freed is a use-after-free, as in the kernel.
+ * Return: 0; -EINVAL for NULL @r or @nsp or a namespace of another domain
+ * (*@nsp is left as it was); -EALREADY for a put too many: *@nsp is NULL
+ * (already put through this pointer), the count was already 0 (a put
+ * through a stale copy while the namespace is being torn down), or (debug
+ * builds) the namespace was freed and its header is still in quarantine.
+ * On -EALREADY *@nsp is cleared, nothing else changes and @double_frees
+ * counts it. A stale put after the header left the quarantine (more than
+ * @quarantine namespaces freed since), or in a release build, is a
+ * use-after-free, as in the kernel.
  */
 int ks_netns_put(struct ks_reclaim *r, struct ks_netns **nsp);
 
@@ -219,7 +257,8 @@ int ks_reclaim_drain(struct ks_reclaim *r);
  * counts after it are no longer its own.
  * @r: domain.
  * Context: as ks_reclaim_drain().
- * Return: as ks_reclaim_drain().
+ * Return: as ks_reclaim_drain(); when refused (-EINVAL, -EPERM, -EDEADLK)
+ * nothing changes and the measurement goes on.
  */
 int ks_reclaim_flush(struct ks_reclaim *r);
 

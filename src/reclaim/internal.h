@@ -72,6 +72,27 @@ long rwq_busy(const struct rwq *wq);
 #define FRAG_MAGIC 0x66726167u  /* "frag" */
 #define NET_MAGIC 0x6e657473u   /* "nets" */
 #define POISON_MAGIC 0x6b6b6b6bu /* POISON_FREE, include/linux/poison.h */
+#define NET_FREED_MAGIC 0x6e657466u /* "netf": a namespace header in quarantine */
+
+/*
+ * The netns quarantine (netns.c) catches a put through a stale pointer after
+ * the namespace was freed. It is a debug feature: on without NDEBUG, and in
+ * ThreadSanitizer builds (RelWithDebInfo, so NDEBUG) so that TSan checks its
+ * concurrent paths; release builds compile it out through the constant, as
+ * jemalloc's config_* flags do, so the off build still compiles.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define RECLAIM_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define RECLAIM_TSAN 1
+#endif
+#endif
+#if !defined(NDEBUG) || defined(RECLAIM_TSAN)
+static const bool reclaim_quarantine = true;
+#else
+static const bool reclaim_quarantine = false;
+#endif
 
 struct frag_queue {
 	unsigned int magic;
@@ -143,6 +164,20 @@ struct ks_reclaim {
 	struct rwork free_work;
 
 	int flushing; /* ks_reclaim_flush(): the measurement is over */
+
+	/*
+	 * Quarantine of freed namespace headers: a ring of @quar_cap slots
+	 * (NULL when compiled out); a free takes the next ticket and swaps
+	 * its header into slot ticket % @quar_cap, really freeing the one it
+	 * displaces, the oldest. Lock-free: frees run on call_rcu workers
+	 * ("refcount") as well as on netns_wq.
+	 */
+	struct ks_netns **quar;
+	struct ks_mem_type *t_quar;
+	unsigned int quar_cap;
+	uint64_t quar_next ks_cacheline_aligned;
+	int64_t quarantined;
+	uint64_t quar_evicted;
 	int64_t pending_bytes ks_cacheline_aligned;
 	int64_t pending_netns;
 	long live_netns;

@@ -134,14 +134,71 @@ void ks_reclaim_fqdir_destroy_table(struct ks_reclaim *r, struct fqdir *f)
 
 /* ---- fqdirs and namespaces --------------------------------------------- */
 
+/*
+ * Debug builds: instead of freeing a namespace header, poison it, mark it
+ * freed and park it in the domain's quarantine, so that a put through a
+ * stale pointer finds NET_FREED_MAGIC rather than reused memory (KASAN's
+ * quarantine, mm/kasan/quarantine.c, does this for every slab object; we go
+ * beyond the kernel's refcount_t, which only catches puts before the free).
+ * The ring is FIFO by ticket: the slot a free lands in holds the header
+ * freed @quar_cap frees earlier, the oldest, and that one is really freed.
+ * Two frees racing for one slot (tickets @quar_cap apart) each swap
+ * atomically, so each displaced header is freed exactly once.
+ */
+static void quarantine_put(struct ks_reclaim *r, struct ks_netns *ns)
+{
+	struct ks_netns *old;
+	uint64_t t;
+
+	poison(ns, sizeof(*ns));
+	ns->magic = NET_FREED_MAGIC;
+	ns->r = r;
+	ns->count = 0;
+	t = __atomic_fetch_add(&r->quar_next, 1, __ATOMIC_RELAXED);
+	old = __atomic_exchange_n(&r->quar[t % r->quar_cap], ns, __ATOMIC_ACQ_REL);
+	if (old) {
+		ks_mem_free(r->t_net, old, sizeof(*old));
+		stat_inc(&r->quar_evicted);
+	} else {
+		add64(&r->quarantined, 1);
+	}
+}
+
+/* ks_reclaim_destroy(): really free every header still in quarantine. */
+static void quarantine_release(struct ks_reclaim *r)
+{
+	if (!r->quar)
+		return;
+	for (unsigned int i = 0; i < r->quar_cap; i++) {
+		struct ks_netns *ns = __atomic_exchange_n(&r->quar[i], NULL, __ATOMIC_ACQ_REL);
+
+		if (ns) {
+			ks_mem_free(r->t_net, ns, sizeof(*ns));
+			add64(&r->quarantined, -1);
+		}
+	}
+	ks_mem_free(r->t_quar, r->quar, r->quar_cap * sizeof(*r->quar));
+	r->quar = NULL;
+}
+
 static void net_free(struct ks_reclaim *r, struct ks_netns *ns)
 {
 	ks_mem_free(r->t_payload, ns->payload, r->netns_bytes);
-	ns->magic = POISON_MAGIC;
-	ks_mem_free(r->t_net, ns, sizeof(*ns));
+	if (reclaim_quarantine && r->quar) {
+		quarantine_put(r, ns);
+	} else {
+		ns->magic = POISON_MAGIC;
+		ks_mem_free(r->t_net, ns, sizeof(*ns));
+	}
+	/* Freed as far as the model goes: quarantine is outside pending_bytes. */
 	add64(&r->pending_bytes, -(int64_t)(sizeof(*ns) + r->netns_bytes));
-	add64(&r->pending_netns, -1);
 	stat_inc(&r->netns_freed);
+	/*
+	 * Last: ks_reclaim_drain() returns once it reads 0 here (acquire), so
+	 * the caller sees this free complete, counts and quarantine included,
+	 * even when a call_rcu worker did it ("refcount").
+	 */
+	__atomic_fetch_sub(&r->pending_netns, 1, __ATOMIC_RELEASE);
 }
 
 void ks_reclaim_fqdir_free(struct ks_reclaim *r, struct fqdir *f)
@@ -316,6 +373,9 @@ int ks_netns_get(struct ks_netns *ns)
 
 	if (!ns)
 		return -EINVAL;
+	/* A header in quarantine (debug builds): freed, so no reference. */
+	if (__atomic_load_n(&ns->magic, __ATOMIC_RELAXED) == NET_FREED_MAGIC)
+		return -ENOENT;
 	c = __atomic_load_n(&ns->count, __ATOMIC_RELAXED);
 	do {
 		if (c <= 0)
@@ -396,6 +456,11 @@ int ks_netns_put(struct ks_reclaim *r, struct ks_netns **nsp)
 		*nsp = ns;
 		return -EINVAL;
 	}
+	/* A stale pointer to a freed namespace still in quarantine. */
+	if (__atomic_load_n(&ns->magic, __ATOMIC_RELAXED) == NET_FREED_MAGIC) {
+		stat_inc(&r->double_frees);
+		return -EALREADY;
+	}
 	/* refcount_dec_and_test() that refuses to go below zero, as refcount_t. */
 	c = __atomic_load_n(&ns->count, __ATOMIC_RELAXED);
 	do {
@@ -474,21 +539,28 @@ static void sleep_ms(unsigned int ms)
 	nanosleep(&ts, NULL);
 }
 
-int ks_reclaim_drain(struct ks_reclaim *r)
+/* Whether the calling thread may wait for frees (checked before any change). */
+static int drain_check(const struct ks_reclaim *r)
 {
 	if (!r)
 		return -EINVAL;
 	if (!ks_rcu_thread_registered())
 		return -EPERM;
+	/* Frees wait for callbacks and grace periods: ours would never end. */
 	if (ks_rcu_in_callback() || ks_rcu_read_depth() > 0)
 		return -EDEADLK;
-	/*
-	 * Every object a put namespace owns is counted in pending_bytes until
-	 * it is freed (fragment queues by their callbacks), so waiting for it
-	 * to reach zero needs no barrier of its own: the count of barriers
-	 * stays the strategy's. Poll, since the work is spread over three
-	 * kinds of threads.
-	 */
+	return 0;
+}
+
+/*
+ * Wait until every namespace put so far is freed. Every object a put
+ * namespace owns is counted in pending_bytes until it is freed (fragment
+ * queues by their callbacks), so waiting for it to reach zero needs no
+ * barrier of its own: the count of barriers stays the strategy's. Poll,
+ * since the work is spread over three kinds of threads.
+ */
+static int wait_freed(struct ks_reclaim *r)
+{
 	int64_t last = -1;
 	unsigned int still = 0;
 
@@ -511,12 +583,22 @@ int ks_reclaim_drain(struct ks_reclaim *r)
 	}
 }
 
+int ks_reclaim_drain(struct ks_reclaim *r)
+{
+	int ret = drain_check(r);
+
+	return ret ? ret : wait_freed(r);
+}
+
 int ks_reclaim_flush(struct ks_reclaim *r)
 {
-	if (!r)
-		return -EINVAL;
+	int ret = drain_check(r);
+
+	/* A refused flush must not end the measurement. */
+	if (ret)
+		return ret;
 	__atomic_store_n(&r->flushing, 1, __ATOMIC_RELEASE);
-	return ks_reclaim_drain(r);
+	return wait_freed(r);
 }
 
 int64_t ks_reclaim_pending_bytes(const struct ks_reclaim *r)
@@ -544,6 +626,9 @@ int ks_reclaim_stats(const struct ks_reclaim *r, struct ks_reclaim_stats *out)
 	out->poison_hits = LD(poison_hits);
 	out->early_frees = LD(early_frees);
 	out->double_frees = LD(double_frees);
+	out->quarantine_cap = r->quar ? r->quar_cap : 0;
+	out->quarantined = LD(quarantined);
+	out->quarantine_evicted = LD(quar_evicted);
 #undef LD
 	rwq_counts(r->system_wq, &out->wq_queued, &out->wq_executed, &out->wq_max_depth);
 	{
@@ -569,7 +654,8 @@ int ks_reclaim_create(const char *strategy, const struct ks_reclaim_opts *opts,
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if (!strategy || !opts || !opts->mem || opts->fqdirs > KS_RECLAIM_MAX_FQDIRS)
+	if (!strategy || !opts || !opts->mem || opts->fqdirs > KS_RECLAIM_MAX_FQDIRS ||
+	    opts->quarantine > KS_RECLAIM_MAX_QUARANTINE)
 		return -EINVAL;
 	for (i = 0; i < KS_ARRAY_SIZE(strategies); i++)
 		if (!strcmp(strategy, strategies[i]->name))
@@ -619,6 +705,18 @@ int ks_reclaim_create(const char *strategy, const struct ks_reclaim_opts *opts,
 				      &r->t_frag);
 	if (ret)
 		goto fail;
+	if (reclaim_quarantine) {
+		r->quar_cap = opts->quarantine ? opts->quarantine : KS_RECLAIM_QUARANTINE;
+		ret = ks_mem_type_get(r->mem, "netns_quarantine",
+				      r->quar_cap * sizeof(*r->quar), &r->t_quar);
+		if (ret)
+			goto fail;
+		r->quar = ks_mem_zalloc(r->t_quar, r->quar_cap * sizeof(*r->quar));
+		if (!r->quar) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+	}
 	bo.topo = t;
 	bo.locks = opts->locks;
 	bo.gp_delay_us = opts->gp_delay_us;
@@ -641,6 +739,7 @@ fail:
 	rwq_destroy(r->system_wq);
 	if (r->barrier && ks_rcu_barrier_destroy(r->barrier))
 		ret = ret ? ret : -EBUSY;
+	quarantine_release(r);
 	ks_rwsem_destroy(&r->net_rwsem);
 	ks_mem_free(t_self, r, sizeof(*r));
 	return ret ? ret : -ENOMEM;
@@ -660,6 +759,7 @@ int ks_reclaim_destroy(struct ks_reclaim *r)
 	rwq_destroy(r->netns_wq);
 	rwq_destroy(r->system_wq);
 	ret = ks_rcu_barrier_destroy(r->barrier);
+	quarantine_release(r);
 	ks_rwsem_destroy(&r->net_rwsem);
 	ks_mem_free(r->t_self, r, sizeof(*r));
 	return ret;

@@ -7,6 +7,9 @@
  * its fqdir freed, nothing may be freed early or twice, and everything is
  * freed after the drain. Producers hold back when 32 namespaces are waiting,
  * so per-object's backlog stays small enough to drain within the test.
+ * Debug and TSan builds run with a small quarantine of freed namespace
+ * headers, so that frees racing for its slots (call_rcu workers under
+ * "refcount") evict from it concurrently.
  */
 #include "ks_test.h"
 
@@ -97,6 +100,7 @@ static void stress_one(const char *strategy, const char *barrier, double seconds
 	o.delay_ms = 50;
 	o.wq_workers = 8;
 	o.rcu_workers = 8;
+	o.quarantine = 16;
 	assert_int_equal(ks_reclaim_create(strategy, &o, &r), 0);
 	memset(w, 0, sizeof(w));
 	for (int i = 0; i < nr; i++) {
@@ -124,6 +128,13 @@ static void stress_one(const char *strategy, const char *barrier, double seconds
 	assert_int_equal(st.poison_hits, 0);
 	assert_int_equal(st.early_frees, 0);
 	assert_int_equal(st.double_frees, 0);
+	/* Every freed header is in quarantine or was evicted from it, once. */
+	if (st.quarantine_cap) {
+		assert_int_equal(st.quarantine_cap, 16);
+		assert_true(st.quarantined >= 0 && st.quarantined <= 16);
+		assert_int_equal((uint64_t)st.quarantined + st.quarantine_evicted,
+				 st.netns_freed);
+	}
 	if (!strcmp(strategy, "refcount"))
 		assert_int_equal(st.barrier.calls, 0);
 	assert_int_equal(ks_reclaim_destroy(r), 0);
