@@ -72,7 +72,7 @@ int ks_files_new(struct ks_tasks *t, struct ks_files **out)
 	ks_spin_init(&f->file_lock, t->c_file);
 	f->count = 1;
 	f->t = t;
-	__atomic_add_fetch(&t->files_tables, 1, __ATOMIC_RELAXED);
+	KS_TASKS_COUNT(t, files_tables, 1);
 	*out = f;
 	return 0;
 }
@@ -96,9 +96,8 @@ static void fput(struct ks_file *file)
 
 	if (__atomic_sub_fetch(&file->f_count, 1, __ATOMIC_ACQ_REL))
 		return;
-	__atomic_sub_fetch(&t->open_files, 1, __ATOMIC_RELAXED);
-	if (ks_call_rcu(&file->rcu, file_free_rcu))
-		file_free_rcu(&file->rcu); /* unregistered caller: no reader can be on it */
+	KS_TASKS_COUNT(t, open_files, -1);
+	ks_call_rcu(&file->rcu, file_free_rcu); /* callers are registered */
 }
 
 static void files_free_rcu(struct ks_rcu_head *head)
@@ -131,9 +130,8 @@ void ks_files_put(struct ks_files *f)
 			fput(file);
 	}
 	__atomic_store_n(&f->nr_fds, 0, __ATOMIC_RELAXED);
-	__atomic_sub_fetch(&f->t->files_tables, 1, __ATOMIC_RELAXED);
-	if (ks_call_rcu(&f->rcu, files_free_rcu))
-		files_free_rcu(&f->rcu);
+	KS_TASKS_COUNT(f->t, files_tables, -1);
+	ks_call_rcu(&f->rcu, files_free_rcu);
 }
 
 /*
@@ -225,10 +223,7 @@ static int expand_fdtable(struct ks_files *f, unsigned int nr)
 	memcpy(nfdt->fd, ofdt->fd, ofdt->max_fds * sizeof(*ofdt->fd));
 	memcpy(nfdt->open_fds, ofdt->open_fds, fdt_words(ofdt->max_fds) * sizeof(unsigned long));
 	ks_rcu_assign_pointer(f->fdt, nfdt);
-	if (ks_call_rcu(&ofdt->rcu, fdt_free_rcu)) {
-		ks_rcu_synchronize();
-		fdt_free(ofdt);
-	}
+	ks_call_rcu(&ofdt->rcu, fdt_free_rcu);
 	return 0;
 }
 
@@ -262,6 +257,8 @@ int ks_task_open(struct ks_task *task, const char *path, int oflags, int *fd)
 		return -EINVAL;
 	if (len > KS_PATH_MAX)
 		return -ENAMETOOLONG;
+	if (!ks_rcu_thread_registered())
+		return -EPERM;
 	t = task->t;
 	f = get_files(task);
 	if (!f)
@@ -277,7 +274,7 @@ int ks_task_open(struct ks_task *task, const char *path, int oflags, int *fd)
 	file->len = len;
 	file->t = t;
 	memcpy(file->path, path, len + 1);
-	__atomic_add_fetch(&t->open_files, 1, __ATOMIC_RELAXED);
+	KS_TASKS_COUNT(t, open_files, 1);
 
 	/* alloc_fd() */
 	ks_spin_lock(&f->file_lock);
@@ -321,6 +318,8 @@ int ks_task_close(struct ks_task *task, int fd)
 		return -EINVAL;
 	if (fd < 0)
 		return -EBADF;
+	if (!ks_rcu_thread_registered())
+		return -EPERM;
 	f = get_files(task);
 	if (!f)
 		return -ESRCH;
@@ -350,6 +349,8 @@ int ks_task_unshare_files(struct ks_task *task)
 
 	if (!task)
 		return -EINVAL;
+	if (!ks_rcu_thread_registered())
+		return -EPERM;
 	f = get_files(task);
 	if (!f)
 		return -ESRCH;
@@ -416,18 +417,32 @@ int ks_task_next_fd(struct ks_task *task, int fd, unsigned int *f_mode)
 	return file ? (int)nr : -ENOENT;
 }
 
+/* files_lookup_fd_rcu(): the file at @fd, under RCU. */
+static struct ks_file *lookup_fd_rcu(struct ks_task *task, unsigned int fd)
+{
+	struct ks_fdtable *fdt;
+	struct ks_files *f;
+
+	f = ks_rcu_dereference(task->files);
+	if (!f)
+		return NULL;
+	fdt = ks_rcu_dereference(f->fdt);
+	if (fd >= fdt->max_fds)
+		return NULL;
+	return __atomic_load_n(&fdt->fd[fd], __ATOMIC_ACQUIRE);
+}
+
 int ks_task_fd_path(struct ks_task *task, int fd, char *buf, size_t len, unsigned int *f_mode)
 {
 	struct ks_file *file;
-	unsigned int nr = (unsigned int)fd;
 	int r;
 
 	if (!task || fd < 0 || (!buf && len))
 		return -EINVAL;
 	if (ks_rcu_read_lock())
 		return -EPERM;
-	file = next_file_rcu(task, &nr);
-	if (!file || nr != (unsigned int)fd) {
+	file = lookup_fd_rcu(task, (unsigned int)fd);
+	if (!file) {
 		r = -ENOENT;
 	} else if (buf && len <= file->len) {
 		r = -ERANGE;

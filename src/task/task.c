@@ -54,6 +54,7 @@ static void tasks_free(struct ks_tasks *t)
 	if (t->own_space)
 		ks_pid_space_destroy(t->own_space);
 	ks_spin_destroy(&t->tasklist_lock);
+	ks_percpu_free(t->pcpu);
 	ks_mem_free(t->t_tasks, t, sizeof(*t));
 	if (own)
 		ks_mem_destroy(mem);
@@ -105,6 +106,8 @@ int ks_tasks_create(const struct ks_tasks_opts *opts, struct ks_tasks **out)
 	r = get_types(t);
 	if (!r)
 		r = get_classes(t);
+	if (!r)
+		r = ks_percpu_alloc(topo, sizeof(struct ks_tasks_pcpu), &t->pcpu);
 	ks_spin_init(&t->tasklist_lock, t->c_tasklist);
 	if (r)
 		goto out_t;
@@ -153,8 +156,7 @@ int ks_tasks_destroy(struct ks_tasks *t)
 			return -EBUSY;
 		prev = now;
 	}
-	if (__atomic_load_n(&t->files_tables, __ATOMIC_ACQUIRE) ||
-	    __atomic_load_n(&t->open_files, __ATOMIC_ACQUIRE))
+	if (KS_TASKS_SUM(t, files_tables) || KS_TASKS_SUM(t, open_files))
 		return -EBUSY;
 	tasks_free(t);
 	return 0;
@@ -200,12 +202,23 @@ int ks_tasks_stats(const struct ks_tasks *t, struct ks_tasks_stats *out)
 	out->processes = __atomic_load_n(&t->processes, __ATOMIC_RELAXED);
 	out->threads = __atomic_load_n(&t->threads, __ATOMIC_RELAXED);
 	out->zombies = __atomic_load_n(&t->zombies, __ATOMIC_RELAXED);
-	out->files_tables = __atomic_load_n(&t->files_tables, __ATOMIC_RELAXED);
-	out->open_files = __atomic_load_n(&t->open_files, __ATOMIC_RELAXED);
+	out->files_tables = KS_TASKS_SUM(t, files_tables);
+	out->open_files = KS_TASKS_SUM(t, open_files);
 	out->forks = __atomic_load_n(&t->forks, __ATOMIC_RELAXED);
 	out->exits = __atomic_load_n(&t->exits, __ATOMIC_RELAXED);
 	out->releases = __atomic_load_n(&t->releases, __ATOMIC_RELAXED);
 	return 0;
+}
+
+int64_t ks_tasks_sum(const struct ks_tasks *t, size_t offset)
+{
+	int i, n = ks_percpu_nr(t->pcpu);
+	int64_t sum = 0;
+
+	for (i = 0; i < n; i++)
+		sum += __atomic_load_n((int64_t *)((char *)ks_percpu_ptr(t->pcpu, i) + offset),
+				       __ATOMIC_RELAXED);
+	return sum;
 }
 
 /* Counter updates under tasklist_lock, read lock-free by ks_tasks_stats(). */
@@ -265,16 +278,16 @@ int ks_task_put(struct ks_task *task)
 
 	if (!task)
 		return -EINVAL;
+	if (!ks_rcu_thread_registered())
+		return -EPERM; /* the last put queues an RCU callback */
 	c = __atomic_load_n(&task->usage, __ATOMIC_RELAXED);
 	do {
 		if (c <= 0)
 			return -EINVAL;
 	} while (!__atomic_compare_exchange_n(&task->usage, &c, c - 1, false, __ATOMIC_ACQ_REL,
 					      __ATOMIC_RELAXED));
-	if (c == 1 && ks_call_rcu(&task->rcu, task_free_rcu)) {
-		/* an unregistered thread cannot queue; nobody can reach the task */
-		task_free_rcu(&task->rcu);
-	}
+	if (c == 1)
+		ks_call_rcu(&task->rcu, task_free_rcu); /* registered: cannot fail */
 	return 0;
 }
 

@@ -10,12 +10,14 @@
 #include <kscale/lock.h>
 #include <kscale/mem.h>
 #include <kscale/mm.h>
+#include <kscale/percpu.h>
 #include <kscale/pid.h>
 #include <kscale/rcu.h>
 #include <kscale/task.h>
 #include <kscale/topo.h>
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /*
  * An RCU-safe doubly linked list (list_add_tail_rcu(), list_del_rcu()):
@@ -159,10 +161,26 @@ struct ks_tasks {
 	/* counts: under tasklist_lock, read atomically */
 	int64_t processes, threads, zombies;
 	uint64_t forks, exits, releases;
-	/* atomic */
-	int64_t files_tables, open_files;
-	int64_t task_structs; /* not yet freed */
+	/*
+	 * Per-CPU counts of files tables and open files (the kernel's nr_files
+	 * is a percpu_counter): open and close touch no shared line. Atomic
+	 * adds, as threads labelled with one CPU share its copy.
+	 */
+	struct ks_percpu *pcpu;
+	int64_t task_structs; /* atomic: not yet freed */
 };
+
+struct ks_tasks_pcpu {
+	int64_t files_tables;
+	int64_t open_files;
+};
+
+#define KS_TASKS_COUNT(t, field, v)                                                                \
+	__atomic_add_fetch(&((struct ks_tasks_pcpu *)ks_percpu_this((t)->pcpu))->field, (v),       \
+			   __ATOMIC_RELAXED)
+
+int64_t ks_tasks_sum(const struct ks_tasks *t, size_t offset);
+#define KS_TASKS_SUM(t, field) ks_tasks_sum((t), offsetof(struct ks_tasks_pcpu, field))
 
 /* files.c */
 int ks_files_new(struct ks_tasks *t, struct ks_files **out);
