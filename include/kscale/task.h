@@ -253,8 +253,9 @@ int ks_task_exit(struct ks_task *task, int code);
  * ks_task_kill() - SIGKILL to @task's thread group (complete_signal()): a
  * fatal signal pending on every thread, SIGNAL_GROUP_EXIT, and the group is
  * no longer a live owner of its mm. Nothing exits by itself.
- * Return: 0 (also when already killed); -EINVAL for NULL; -ESRCH when the
- * group has no thread left that has not exited.
+ * Return: 0 (also when already killed); -EINVAL for NULL; -ESRCH when @task
+ * was released (its pid is gone) or the group has no thread left that has
+ * not exited.
  */
 int ks_task_kill(struct ks_task *task);
 
@@ -285,7 +286,9 @@ int ks_task_get(struct ks_task *task);
 /**
  * ks_task_put() - drop a reference; the last one frees the task after a
  * grace period (delayed_put_task_struct()).
- * Return: 0; -EINVAL for NULL or a count already zero (a double put).
+ * Return: 0; -EINVAL for NULL or a count already zero (a double put); -EPERM
+ * for an unregistered thread (nothing changes: the last put queues a
+ * call_rcu callback).
  */
 int ks_task_put(struct ks_task *task);
 
@@ -344,7 +347,8 @@ int ks_task_nr_threads(const struct ks_task *task);
  * @out: receives a reference.
  * Return: 0; -ENOENT at the end (or when the group is empty); -EAGAIN when
  * @prev has left the list (restart from the start); -EINVAL for NULL
- * @task or @out, or @prev of another group.
+ * @task or @out, or @prev of another group; -EPERM for an unregistered
+ * thread.
  */
 int ks_task_next_thread(struct ks_task *task, struct ks_task *prev, struct ks_task **out);
 
@@ -368,7 +372,7 @@ int ks_task_mm(struct ks_task *task, struct ks_mm **out);
  * ks_task_find_mm() - find_lock_task_mm() + mmgrab(): the mm of the first
  * thread of @task's group that still has one, with an mm_count reference
  * (ks_mmdrop() it). Return: 0; -ESRCH when no thread has an mm (a zombie);
- * -EINVAL for NULL arguments.
+ * -EINVAL for NULL arguments; -EPERM for an unregistered thread.
  */
 int ks_task_find_mm(struct ks_task *task, struct ks_mm **out);
 
@@ -389,21 +393,23 @@ const struct ks_mm *ks_task_mm_peek(const struct ks_task *task);
  * Context: takes the table's file_lock; may grow the table.
  * Return: 0; -EINVAL for NULL arguments, bad @oflags or an empty @path;
  * -ENAMETOOLONG past KS_PATH_MAX; -EMFILE when the table is at nr_open;
- * -ESRCH when @task has no files table (it exited); -ENOMEM.
+ * -ESRCH when @task has no files table (it exited); -ENOMEM; -EPERM for an
+ * unregistered thread.
  */
 int ks_task_open(struct ks_task *task, const char *path, int oflags, int *fd);
 
 /**
  * ks_task_close() - close_fd(). Return: 0; -EBADF when @fd is not open
  * (closing a closed descriptor) or negative; -EINVAL for NULL; -ESRCH when
- * @task has no files table.
+ * @task has no files table; -EPERM for an unregistered thread.
  */
 int ks_task_close(struct ks_task *task, int fd);
 
 /**
  * ks_task_unshare_files() - unshare(CLONE_FILES): a private copy of the
  * table when it is shared (nothing changes otherwise).
- * Return: 0; -EINVAL for NULL; -ESRCH when @task exited; -ENOMEM.
+ * Return: 0; -EINVAL for NULL; -ESRCH when @task exited; -ENOMEM; -EPERM for
+ * an unregistered thread.
  */
 int ks_task_unshare_files(struct ks_task *task);
 
@@ -413,7 +419,8 @@ int ks_task_unshare_files(struct ks_task *task);
  * @f_mode: receives KS_FMODE_* of that file (may be NULL).
  * Context: lock-free (RCU inside).
  * Return: the descriptor (>= @fd); -ENOENT when none (also after
- * exit_files()); -EINVAL for NULL @task or @fd < 0.
+ * exit_files()); -EINVAL for NULL @task or @fd < 0; -EPERM for an
+ * unregistered thread.
  */
 int ks_task_next_fd(struct ks_task *task, int fd, unsigned int *f_mode);
 
@@ -425,13 +432,15 @@ int ks_task_next_fd(struct ks_task *task, int fd, unsigned int *f_mode);
  * Context: lock-free (RCU inside).
  * Return: the path's length; -ENOENT when @fd is not open (or the table is
  * gone); -ERANGE when @len is too small (nothing written); -EINVAL for NULL
- * @task, @fd < 0, or NULL @buf with @len > 0.
+ * @task, @fd < 0, or NULL @buf with @len > 0; -EPERM for an unregistered
+ * thread.
  */
 int ks_task_fd_path(struct ks_task *task, int fd, char *buf, size_t len, unsigned int *f_mode);
 
 /**
  * ks_task_nr_fds() - open descriptors in @task's table (the st_size of
- * /proc/<pid>/fd). Return: >= 0 (0 after exit_files()); -EINVAL for NULL.
+ * /proc/<pid>/fd). Return: >= 0 (0 after exit_files()); -EINVAL for NULL;
+ * -EPERM for an unregistered thread.
  */
 int ks_task_nr_fds(struct ks_task *task);
 

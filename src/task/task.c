@@ -627,7 +627,7 @@ int ks_task_kill(struct ks_task *task)
 		return -EINVAL;
 	sig = task->sig;
 	ks_spin_lock(&sig->siglock);
-	if (!sig->nr_threads) {
+	if (!sig->nr_threads || (__atomic_load_n(&task->flags, __ATOMIC_ACQUIRE) & KS_TF_DEAD)) {
 		r = -ESRCH;
 	} else {
 		/* complete_signal(): SIGKILL on every thread, SIGNAL_GROUP_EXIT */
