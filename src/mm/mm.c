@@ -6,6 +6,8 @@
  * mmdrop(), mm/mmap.c exit_mmap() and mm/memory.c unmap_page_range(),
  * Linux 6.18. The owner count is beyond the kernel (see mm.h).
  */
+#include "mm/mm_internal.h"
+
 #include <kscale/lock.h>
 #include <kscale/mem.h>
 #include <kscale/mm.h>
@@ -74,67 +76,78 @@ static void vma_info(const struct ks_vma *vma, struct ks_vma_info *info)
 	info->resident = __atomic_load_n(&vma->resident, __ATOMIC_RELAXED);
 }
 
+int ks_mm_cache_init(const struct ks_mm_opts *opts, struct ks_mm_cache *c)
+{
+	int r = 0;
+
+	if (!opts || !c || !opts->mem)
+		return -EINVAL;
+	memset(c, 0, sizeof(*c));
+	c->mem = opts->mem;
+	if (opts->locks)
+		r = ks_lock_class_get(opts->locks, "mmap_lock", KS_LOCK_OBJECT, &c->cls);
+	if (!r)
+		r = ks_mem_type_get(c->mem, "mm_struct", sizeof(struct ks_mm), &c->t_mm);
+	if (!r)
+		r = ks_mem_type_get(c->mem, "vm_area_struct", sizeof(struct ks_vma), &c->t_vma);
+	if (!r)
+		r = ks_mem_type_get(c->mem, "mm_pgtable", sizeof(void *), &c->t_pgtable);
+	if (!r)
+		r = ks_mem_type_get(c->mem, "mm_page", KS_PAGE_SIZE, &c->t_page);
+	return r;
+}
+
+/* mm_alloc() + mm_init(): users 1, count 1, no VMA. */
+int ks_mm_create_cached(const struct ks_mm_cache *c, struct ks_mm **out)
+{
+	struct ks_mm *mm = ks_mem_zalloc(c->t_mm, sizeof(*mm));
+
+	if (!mm)
+		return -ENOMEM;
+	mm->t_mm = c->t_mm;
+	mm->t_vma = c->t_vma;
+	mm->t_pgtable = c->t_pgtable;
+	mm->t_page = c->t_page;
+	mm->mem = c->mem;
+	ks_rwsem_init(&mm->mmap_lock, c->cls);
+	mm->mm_users = 1;
+	mm->mm_count = 1;
+	mm->next_addr = KS_MM_BASE;
+	*out = mm;
+	return 0;
+}
+
 int ks_mm_create(const struct ks_mm_opts *opts, struct ks_mm **out)
 {
 	static const struct ks_mm_opts defaults;
-	struct ks_lock_class *cls = NULL;
-	const struct ks_topo *topo;
-	struct ks_mem_type *t_mm;
-	struct ks_mem *mem;
-	struct ks_mm *mm;
+	struct ks_mm_opts o;
+	struct ks_mm_cache c;
 	bool own_mem = false;
 	int r;
 
 	if (!out)
 		return -EINVAL;
-	if (!opts)
-		opts = &defaults;
-	topo = opts->topo ? opts->topo : ks_topo_default();
-	if (!topo)
+	o = opts ? *opts : defaults;
+	if (!o.topo)
+		o.topo = ks_topo_default();
+	if (!o.topo)
 		return -EINVAL;
-	if (opts->locks) {
-		r = ks_lock_class_get(opts->locks, "mmap_lock", KS_LOCK_OBJECT, &cls);
-		if (r)
-			return r;
-	}
-	mem = opts->mem;
-	if (!mem) {
-		r = ks_mem_create(topo, &mem);
+	if (!o.mem) {
+		r = ks_mem_create(o.topo, &o.mem);
 		if (r)
 			return r;
 		own_mem = true;
 	}
-	r = ks_mem_type_get(mem, "mm_struct", sizeof(*mm), &t_mm);
-	if (r)
-		goto out_mem;
-	mm = ks_mem_zalloc(t_mm, sizeof(*mm));
-	if (!mm) {
-		r = -ENOMEM;
-		goto out_mem;
-	}
-	mm->t_mm = t_mm;
-	r = ks_mem_type_get(mem, "vm_area_struct", sizeof(struct ks_vma), &mm->t_vma);
+	r = ks_mm_cache_init(&o, &c);
 	if (!r)
-		r = ks_mem_type_get(mem, "mm_pgtable", sizeof(void *), &mm->t_pgtable);
-	if (!r)
-		r = ks_mem_type_get(mem, "mm_page", KS_PAGE_SIZE, &mm->t_page);
+		r = ks_mm_create_cached(&c, out);
 	if (r) {
-		ks_mem_free(t_mm, mm, sizeof(*mm));
-		goto out_mem;
+		if (own_mem)
+			ks_mem_destroy(o.mem);
+		return r;
 	}
-	ks_rwsem_init(&mm->mmap_lock, cls);
-	mm->mm_users = 1;
-	mm->mm_count = 1;
-	mm->next_addr = KS_MM_BASE;
-	mm->mem = mem;
-	mm->own_mem = own_mem;
-	*out = mm;
+	(*out)->own_mem = own_mem;
 	return 0;
-
-out_mem:
-	if (own_mem)
-		ks_mem_destroy(mem);
-	return r;
 }
 
 /* Increment @v unless it is zero (atomic_inc_not_zero()). */
@@ -268,9 +281,9 @@ long ks_mm_zap(struct ks_mm *mm, int (*want)(const struct ks_vma_info *vma, void
 }
 
 /*
- * exit_mmap() as Linux 6.x: unmap every page with mmap_lock held for read,
+ * exit_mmap() as Linux 6.1+: unmap every page with mmap_lock held for read,
  * so an OOM reaper holding it for read too may be zapping the same VMAs;
- * then take it for write, set MMF_OOM_SKIP and tear the VMAs down.
+ * set MMF_OOM_SKIP; then take it for write and tear the VMAs down.
  */
 static void exit_mmap(struct ks_mm *mm)
 {
@@ -279,9 +292,10 @@ static void exit_mmap(struct ks_mm *mm)
 	ks_rwsem_read_lock(&mm->mmap_lock);
 	ks_mm_zap(mm, NULL, NULL, 0);
 	ks_rwsem_read_unlock(&mm->mmap_lock);
+	/* the memory is gone: hide the mm from the reapers before teardown */
+	__atomic_fetch_or(&mm->flags, KS_MMF_OOM_SKIP, __ATOMIC_RELEASE);
 
 	ks_rwsem_write_lock(&mm->mmap_lock);
-	__atomic_fetch_or(&mm->flags, KS_MMF_OOM_SKIP, __ATOMIC_RELEASE);
 	vma = mm->vmas;
 	mm->vmas = NULL;
 	__atomic_store_n(&mm->nr_vmas, 0, __ATOMIC_RELAXED);

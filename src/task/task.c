@@ -108,6 +108,11 @@ int ks_tasks_create(const struct ks_tasks_opts *opts, struct ks_tasks **out)
 		r = get_classes(t);
 	if (!r)
 		r = ks_percpu_alloc(topo, sizeof(struct ks_tasks_pcpu), &t->pcpu);
+	if (!r) {
+		struct ks_mm_opts mo = { .topo = topo, .locks = t->locks, .mem = mem };
+
+		r = ks_mm_cache_init(&mo, &t->mm_cache);
+	}
 	ks_spin_init(&t->tasklist_lock, t->c_tasklist);
 	if (r)
 		goto out_t;
@@ -315,11 +320,10 @@ static int new_signal(struct ks_tasks *t, struct ks_signal **out)
 static int copy_mm(struct ks_tasks *t, struct ks_task *parent, unsigned long flags,
 		   struct ks_mm **out)
 {
-	struct ks_mm_opts mo = { .topo = t->topo, .locks = t->locks, .mem = t->mem };
 	struct ks_mm *mm;
 
 	if (!(flags & KS_CLONE_VM))
-		return ks_mm_create(&mo, out);
+		return ks_mm_create_cached(&t->mm_cache, out);
 	ks_spin_lock(&parent->alloc_lock);
 	mm = parent->mm;
 	if (mm)

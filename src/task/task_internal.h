@@ -7,6 +7,8 @@
 #ifndef KSCALE_TASK_INTERNAL_H
 #define KSCALE_TASK_INTERNAL_H
 
+#include "mm/mm_internal.h"
+
 #include <kscale/lock.h>
 #include <kscale/mem.h>
 #include <kscale/mm.h>
@@ -150,6 +152,7 @@ struct ks_tasks {
 
 	struct ks_mem_type *t_tasks, *t_task, *t_signal, *t_files, *t_fdtable, *t_file;
 	struct ks_lock_class *c_tasklist, *c_file, *c_alloc, *c_siglock;
+	struct ks_mm_cache mm_cache; /* for copy_mm() */
 
 	struct ks_spinlock tasklist_lock;
 	struct ks_rlist procs; /* init_task.tasks */
