@@ -1050,9 +1050,17 @@ static void test_topologies(void **state)
 	assert_int_equal(ks_tasks_create(NULL, &t), 0);
 	assert_non_null(ks_tasks_pid_ns(t));
 	assert_int_equal(ks_task_clone(t, NULL, 0, &p), 0);
-	assert_int_equal(ks_task_exit(p, 0), 0);
-	assert_int_equal(ks_task_reap(p, NULL), 0);
-	ks_task_put(p);
+	{
+		struct ks_mm *mm;
+
+		assert_int_equal(ks_task_find_mm(p, &mm), 0);
+		assert_int_equal(ks_task_exit(p, 0), 0);
+		assert_int_equal(ks_task_reap(p, NULL), 0);
+		ks_task_put(p);
+		/* the mm lives in the private domain: destroy waits for it */
+		assert_int_equal(ks_tasks_destroy(t), -EBUSY);
+		assert_int_equal(ks_mmdrop(mm), 0);
+	}
 	assert_int_equal(ks_tasks_destroy(t), 0);
 }
 

@@ -163,6 +163,13 @@ int ks_tasks_destroy(struct ks_tasks *t)
 	}
 	if (KS_TASKS_SUM(t, files_tables) || KS_TASKS_SUM(t, open_files))
 		return -EBUSY;
+	if (t->own_mem) {
+		/* an mm made here lives in the private domain destroyed below */
+		struct ks_mem_type_stats ms;
+
+		if (!ks_mem_type_read(t->mm_cache.t_mm, &ms) && ms.live_objs)
+			return -EBUSY;
+	}
 	tasks_free(t);
 	return 0;
 }
