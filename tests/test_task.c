@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1050,9 +1051,17 @@ static void test_topologies(void **state)
 	assert_int_equal(ks_tasks_create(NULL, &t), 0);
 	assert_non_null(ks_tasks_pid_ns(t));
 	assert_int_equal(ks_task_clone(t, NULL, 0, &p), 0);
-	assert_int_equal(ks_task_exit(p, 0), 0);
-	assert_int_equal(ks_task_reap(p, NULL), 0);
-	ks_task_put(p);
+	{
+		struct ks_mm *mm;
+
+		assert_int_equal(ks_task_find_mm(p, &mm), 0);
+		assert_int_equal(ks_task_exit(p, 0), 0);
+		assert_int_equal(ks_task_reap(p, NULL), 0);
+		ks_task_put(p);
+		/* the mm lives in the private domain: destroy waits for it */
+		assert_int_equal(ks_tasks_destroy(t), -EBUSY);
+		assert_int_equal(ks_mmdrop(mm), 0);
+	}
 	assert_int_equal(ks_tasks_destroy(t), 0);
 }
 
@@ -1087,6 +1096,42 @@ static void test_lockstat_classes(void **state)
 	tenv_fini(&e);
 }
 
+static void test_create_errors(void **state)
+{
+	struct ks_tasks_opts o = {0};
+	struct ks_test_env env;
+	struct ks_lock_class *cls;
+	struct ks_tasks *t;
+	char name[16];
+	uint64_t nth;
+	int k, r;
+
+	ks_test_env_init(&env, ks_test_topologies[1]);
+	o.topo = env.topo;
+	o.mem = env.mem;
+	o.pid_strategy = STRAT(state);
+	/* every allocation of the creation may fail; nothing is left */
+	for (nth = 1;; nth++) {
+		assert_int_equal(ks_mem_fail_nth(env.mem, nth), 0);
+		r = ks_tasks_create(&o, &t);
+		ks_mem_fail_nth(env.mem, 0);
+		if (!r)
+			break;
+		assert_int_equal(r, -ENOMEM);
+		ks_test_assert_mem_balanced(env.mem);
+	}
+	assert_true(nth > 1);
+	assert_int_equal(ks_tasks_destroy(t), 0);
+	/* a lock_stat registry one class short of what the tasks need */
+	for (k = 0; k < 61; k++) {
+		snprintf(name, sizeof(name), "x%d", k);
+		assert_int_equal(ks_lock_class_get(env.locks, name, KS_LOCK_OBJECT, &cls), 0);
+	}
+	o.locks = env.locks;
+	assert_int_equal(ks_tasks_create(&o, &t), -ENOSPC);
+	ks_test_env_fini(&env);
+}
+
 #define T(fn)                                                                                      \
 	cmocka_unit_test_prestate(fn, (void *)"idr-relock"),                                       \
 		cmocka_unit_test_prestate(fn, (void *)"pcpu-range")
@@ -1110,6 +1155,7 @@ int main(void)
 		T(test_threads_and_sections),
 		T(test_topologies),
 		T(test_lockstat_classes),
+		T(test_create_errors),
 	};
 	int r;
 

@@ -168,8 +168,9 @@ int ks_tasks_create(const struct ks_tasks_opts *opts, struct ks_tasks **out);
  * Context: a registered RCU thread outside read-side sections; sleeps (waits
  * for pending RCU frees).
  * Return: 0; -EINVAL for NULL; -EBUSY while any task is on the list or any
- * task struct is still referenced (nothing is freed); -EPERM; -EDEADLK
- * inside a read-side section.
+ * task struct is still referenced, or, with a private accounting domain, an
+ * mm made for its tasks is still referenced (nothing is freed); -EPERM;
+ * -EDEADLK inside a read-side section.
  */
 int ks_tasks_destroy(struct ks_tasks *t);
 

@@ -377,28 +377,41 @@ int ks_task_unshare_files(struct ks_task *task)
 }
 
 /*
+ * Whether @f is still @task's table after a lock-free read of it. The kernel
+ * reads task->files under task_lock(), so unshare_fd() cannot swap it in
+ * the middle; here a reader may have loaded a table that was swapped out
+ * and then closed by its last user (put_files_struct() empties it), and
+ * would see descriptors vanish. A table that is still task->files holds
+ * the task's reference, so nothing emptied it: what was read stands.
+ */
+static bool files_unchanged(const struct ks_task *task, const struct ks_files *f)
+{
+	return __atomic_load_n(&task->files, __ATOMIC_ACQUIRE) == f;
+}
+
+/*
  * The file at @fd or the next open one, lock-free: the caller is inside a
  * read-side section, so task->files, the fdtable and the files stay valid.
  */
 static struct ks_file *next_file_rcu(struct ks_task *task, unsigned int *fd)
 {
 	struct ks_fdtable *fdt;
+	struct ks_file *file;
 	struct ks_files *f;
 	unsigned int i;
 
-	f = ks_rcu_dereference(task->files);
-	if (!f)
-		return NULL;
-	fdt = ks_rcu_dereference(f->fdt);
-	for (i = *fd; i < fdt->max_fds; i++) {
-		struct ks_file *file = __atomic_load_n(&fdt->fd[i], __ATOMIC_ACQUIRE);
-
-		if (file) {
-			*fd = i;
-			return file;
-		}
-	}
-	return NULL;
+	do {
+		f = ks_rcu_dereference(task->files);
+		if (!f)
+			return NULL;
+		fdt = ks_rcu_dereference(f->fdt);
+		file = NULL;
+		for (i = *fd; i < fdt->max_fds && !file; i++)
+			file = __atomic_load_n(&fdt->fd[i], __ATOMIC_ACQUIRE);
+	} while (!files_unchanged(task, f));
+	if (file)
+		*fd = i - 1;
+	return file;
 }
 
 int ks_task_next_fd(struct ks_task *task, int fd, unsigned int *f_mode)
@@ -421,15 +434,17 @@ int ks_task_next_fd(struct ks_task *task, int fd, unsigned int *f_mode)
 static struct ks_file *lookup_fd_rcu(struct ks_task *task, unsigned int fd)
 {
 	struct ks_fdtable *fdt;
+	struct ks_file *file;
 	struct ks_files *f;
 
-	f = ks_rcu_dereference(task->files);
-	if (!f)
-		return NULL;
-	fdt = ks_rcu_dereference(f->fdt);
-	if (fd >= fdt->max_fds)
-		return NULL;
-	return __atomic_load_n(&fdt->fd[fd], __ATOMIC_ACQUIRE);
+	do {
+		f = ks_rcu_dereference(task->files);
+		if (!f)
+			return NULL;
+		fdt = ks_rcu_dereference(f->fdt);
+		file = fd < fdt->max_fds ? __atomic_load_n(&fdt->fd[fd], __ATOMIC_ACQUIRE) : NULL;
+	} while (!files_unchanged(task, f));
+	return file;
 }
 
 int ks_task_fd_path(struct ks_task *task, int fd, char *buf, size_t len, unsigned int *f_mode)
@@ -466,9 +481,10 @@ int ks_task_nr_fds(struct ks_task *task)
 		return -EINVAL;
 	if (ks_rcu_read_lock())
 		return -EPERM;
-	f = ks_rcu_dereference(task->files);
-	if (f)
-		n = __atomic_load_n(&f->nr_fds, __ATOMIC_RELAXED);
+	do {
+		f = ks_rcu_dereference(task->files);
+		n = f ? __atomic_load_n(&f->nr_fds, __ATOMIC_ACQUIRE) : 0;
+	} while (f && !files_unchanged(task, f));
 	ks_rcu_read_unlock();
 	return n;
 }

@@ -163,6 +163,13 @@ int ks_tasks_destroy(struct ks_tasks *t)
 	}
 	if (KS_TASKS_SUM(t, files_tables) || KS_TASKS_SUM(t, open_files))
 		return -EBUSY;
+	if (t->own_mem) {
+		/* an mm made here lives in the private domain destroyed below */
+		struct ks_mem_type_stats ms;
+
+		if (!ks_mem_type_read(t->mm_cache.t_mm, &ms) && ms.live_objs)
+			return -EBUSY;
+	}
 	tasks_free(t);
 	return 0;
 }
@@ -436,7 +443,7 @@ int ks_task_clone(struct ks_tasks *t, struct ks_task *parent, unsigned long flag
 	}
 	ks_rlist_add_tail(&task->thread_node, &sig->thread_head);
 	sig->nr_threads++;
-	sig->nr_mm++;
+	__atomic_add_fetch(&sig->nr_mm, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&sig->nr_listed, 1, __ATOMIC_RELAXED);
 	ks_spin_unlock(&sig->siglock);
 	t->started = true;
@@ -489,11 +496,19 @@ static void exit_mm(struct ks_task *task)
 	ks_spin_unlock(&task->alloc_lock);
 	if (!mm)
 		return;
-	ks_spin_lock(&sig->siglock);
-	/* still a user until mmput() below, so owner_mm is alive here */
-	if (--sig->nr_mm == 0)
+	/*
+	 * The group's last thread to leave stops its ownership unless a kill
+	 * did already. Only that thread takes siglock, so exit_mm() takes no
+	 * lock the kernel's does not (beyond task_lock()). A clone adding a
+	 * thread cannot race the count to zero: it checks PF_EXITING under
+	 * siglock, and do_exit() passed siglock after setting it. We are still
+	 * a user until the mmput() below, so owner_mm is alive here.
+	 */
+	if (!__atomic_sub_fetch(&sig->nr_mm, 1, __ATOMIC_ACQ_REL)) {
+		ks_spin_lock(&sig->siglock);
 		drop_mm_owner_locked(sig);
-	ks_spin_unlock(&sig->siglock);
+		ks_spin_unlock(&sig->siglock);
+	}
 	ks_mmput(mm);
 }
 

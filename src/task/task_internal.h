@@ -104,7 +104,7 @@ struct ks_signal {
 	struct ks_rlist thread_head; /* under tasklist_lock + siglock; RCU readers */
 	int nr_threads;        /* under siglock: threads not yet exited (live) */
 	int nr_listed;         /* atomic: threads on the list (not released) */
-	int nr_mm;             /* under siglock: threads not past exit_mm() */
+	int nr_mm;             /* atomic: threads not past exit_mm(); +1 under siglock */
 	unsigned int flags;    /* atomic KS_SIG_* */
 	bool mm_owner;         /* under siglock: counted in owner_mm's owners */
 	struct ks_mm *owner_mm;

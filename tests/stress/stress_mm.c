@@ -178,7 +178,8 @@ static void retire(struct shared *s, struct ks_mm *mm)
 	/* exit_mmap() runs in whoever dropped the last user: wait for it */
 	for (;;) {
 		assert_int_equal(ks_mm_stats(mm, &st), 0);
-		if ((st.flags & KS_MMF_OOM_SKIP) && !st.nr_vmas)
+		/* the fields are read one by one: users first, then the rest */
+		if (!st.users && (st.flags & KS_MMF_OOM_SKIP) && !st.nr_vmas)
 			break;
 		sched_yield();
 	}

@@ -18,6 +18,7 @@
 #include <kscale/task.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,7 @@ struct mark {
 struct proc {
 	struct ks_task *th[MAX_THREADS]; /* [0] is the leader, NULL once gone */
 	struct ks_mm *mm;                /* for owner checks, mmgrab()ed */
+	bool shared;                     /* a CLONE_VM sharer was made from/of it */
 };
 
 struct worker {
@@ -148,6 +150,8 @@ static void reap_if_done(struct proc *p)
 
 	if (!leader || nthreads(p) > 1 || !(ks_task_flags(leader) & KS_TASK_ZOMBIE))
 		return;
+	if (!p->shared)
+		assert_int_equal(ks_mm_owners(p->mm), 0);
 	assert_int_equal(ks_task_reap(leader, NULL), 0);
 	assert_int_equal(ks_task_reap(leader, NULL), -ECHILD);
 	assert_int_equal(ks_task_put(leader), 0);
@@ -182,13 +186,23 @@ static void worker_step(struct worker *w)
 		struct proc *q = &w->procs[rand_r(&w->seed) % MAX_PROCS];
 
 		/* a new process, or a CLONE_VM sharer of another one */
-		if (q != p && q->th[0] && (th = any_thread(w, q)) && (op & 1))
+		if (q != p && q->th[0] && (th = any_thread(w, q)) && (op & 1)) {
 			new_process(w, p, th, KS_CLONE_VM | (op & 2 ? KS_CLONE_FILES : 0));
-		else
+			q->shared = p->shared = true;
+		} else
 			new_process(w, p, NULL, 0);
 		return;
 	}
 	th = any_thread(w, p);
+	if (!p->shared) {
+		/* owners first: a kill sets the flags before it drops the owner */
+		int owners = ks_mm_owners(p->mm);
+		int flags = ks_task_flags(p->th[0]);
+
+		assert_true(owners == 0 || owners == 1);
+		if (!owners && !(flags & KS_TASK_SIGKILL) && th)
+			fail_msg("a live, unkilled group is no owner of its mm");
+	}
 	switch (op) {
 	case 0: case 1: case 2: /* a new thread */
 		for (i = 1; i < MAX_THREADS && p->th[i]; i++)
@@ -400,11 +414,92 @@ static void test_clone_exit_walk(void **state)
 	ks_test_env_fini(&s.env);
 }
 
+/* One table grows to thousands of slots and shrinks back, readers on it. */
+struct gshared {
+	struct ks_tasks *t;
+	struct ks_task *p;
+	int stop;
+	long reads;
+};
+
+static void *grow_reader(void *arg)
+{
+	struct gshared *g = arg;
+	char buf[16];
+	int fd, n;
+
+	ks_rcu_register_thread();
+	while (!__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE)) {
+		for (fd = 0; fd < 4; fd++)
+			if (ks_task_fd_path(g->p, fd, buf, sizeof(buf), NULL) != 7 ||
+			    strcmp(buf, "/stable"))
+				abort();
+		n = 0;
+		for (fd = 0; (fd = ks_task_next_fd(g->p, fd, NULL)) >= 0; fd++)
+			n++;
+		if (n < 4)
+			abort();
+		__atomic_add_fetch(&g->reads, 1, __ATOMIC_RELAXED);
+	}
+	ks_rcu_unregister_thread();
+	return NULL;
+}
+
+static void test_fd_growth_readers(void **state)
+{
+	const char *strategy = *state;
+	struct ks_tasks_opts o = {0};
+	struct ks_test_env env;
+	struct gshared g = {0};
+	pthread_t r[2];
+	uint64_t end;
+	int fd, i, rounds = 0;
+
+	ks_test_env_init(&env, ks_test_topologies[1]);
+	o.topo = env.topo;
+	o.locks = env.locks;
+	o.mem = env.mem;
+	o.pid_strategy = strategy;
+	assert_int_equal(ks_tasks_create(&o, &g.t), 0);
+	assert_int_equal(ks_task_clone(g.t, NULL, 0, &g.p), 0);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(ks_task_open(g.p, "/stable", KS_O_RDONLY, &fd), 0);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&r[i], NULL, grow_reader, &g), 0);
+	end = ks_clock_ns() + (uint64_t)(ks_test_stress_seconds() * 1e9 / 2);
+	while (ks_clock_ns() < end) {
+		struct ks_task *sharer;
+
+		/* a sharer, so that the unshare below makes a fresh table */
+		assert_int_equal(ks_task_clone(g.t, g.p, KS_CLONE_VM | KS_CLONE_FILES |
+					       KS_CLONE_THREAD, &sharer), 0);
+		for (i = 4; i < 2000; i++)
+			assert_int_equal(ks_task_open(g.p, "/grow", KS_O_RDWR, &fd), 0);
+		assert_int_equal(ks_task_unshare_files(g.p), 0);
+		assert_int_equal(ks_task_exit(sharer, 0), 0);
+		assert_int_equal(ks_task_put(sharer), 0);
+		for (i = 4; i < 2000; i++)
+			assert_int_equal(ks_task_close(g.p, i), 0);
+		rounds++;
+	}
+	__atomic_store_n(&g.stop, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < 2; i++)
+		pthread_join(r[i], NULL);
+	assert_true(rounds > 0 && g.reads > 0);
+	assert_int_equal(ks_task_exit(g.p, 0), 0);
+	assert_int_equal(ks_task_reap(g.p, NULL), 0);
+	assert_int_equal(ks_task_put(g.p), 0);
+	assert_int_equal(ks_tasks_destroy(g.t), 0);
+	ks_test_env_fini(&env);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_prestate(test_clone_exit_walk, (void *)"idr-relock"),
 		cmocka_unit_test_prestate(test_clone_exit_walk, (void *)"pcpu-range"),
+		cmocka_unit_test_prestate(test_fd_growth_readers, (void *)"idr-relock"),
+		cmocka_unit_test_prestate(test_fd_growth_readers, (void *)"pcpu-range"),
 	};
 	int r;
 
