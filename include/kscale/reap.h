@@ -47,7 +47,11 @@
  *   -EINTR  the caller was "killed" while waiting for mmap_lock;
  *   -EAGAIN part of the address space could not be released (an mmu
  *           notifier refused a nonblocking invalidation; injectable);
- *   0       reaped: MMF_UNSTABLE and MMF_OOM_SKIP set.
+ *   0       reaped: MMF_UNSTABLE set. Like the kernel (6.6 to 6.18),
+ *           process_mrelease() does not set MMF_OOM_SKIP itself: exit_mmap()
+ *           does, and finds the reaped pages already gone (each page is
+ *           freed once), and a second call reaps nothing and returns 0, or
+ *           -ESRCH once the victim left exit_mm().
  *
  * What is reaped (__oom_reap_task_mm() since Linux 5.18): every VMA except
  * KS_VM_HUGETLB and KS_VM_PFNMAP ones, and of those only anonymous or
@@ -206,7 +210,9 @@ int ks_reap_stats(const struct ks_reap *r, struct ks_reap_stats *out);
  * ks_pidfd_open() - pidfd_open(pid, flags): a descriptor of the context's
  * table referring to the process numbered @pid in the task list's namespace.
  * It keeps a reference on the struct pid (not the task): once the process
- * is reaped, calls through it give -ESRCH.
+ * is reaped, calls through it give -ESRCH. Descriptors 0, 1 and 2 of the
+ * table are taken by files that are not pidfds (stdin, stdout, stderr, as
+ * in a process), so passing them gives -EBADF; pidfds start at 3.
  * @r:     the context.
  * @pid:   a tgid (or, with KS_PIDFD_THREAD, any tid).
  * @flags: 0, KS_PIDFD_NONBLOCK, KS_PIDFD_THREAD.
@@ -337,8 +343,10 @@ enum ks_reap_freer {
  *               kind is anonymous private (others get the same share); > 0.
  * @nr_vmas:     VMAs (0: 1); at most 4096.
  * @vm_flags:    KS_VM_* of each VMA, @nr_vmas entries (NULL: all 0, i.e.
- *               anonymous private). A VMA with KS_VM_SHARED is mapped as a
- *               file ("/victim/shared") so that it is not reapable.
+ *               anonymous private). VMAs with KS_VM_SHARED, KS_VM_HUGETLB
+ *               or KS_VM_PFNMAP are file mappings (a shared file,
+ *               hugetlbfs, a device), as in the kernel, so they are not in
+ *               MM_ANONPAGES and the reaper leaves them.
  * @nr_threads:  threads of the process (0: 1), all sharing the mm (so
  *               mm_users = @nr_threads); at most 1024.
  * @stall_ms:    after the kill the victim sleeps uninterruptibly this long
