@@ -361,6 +361,27 @@ struct tally {
 	double sum;
 };
 
+static void tally_rc(struct tally *t, const struct ks_reap_result *res)
+{
+	switch (res->mrelease_ret) {
+	case 0:
+		t->rc_ok += res->reaped != 0;
+		break;
+	case -ESRCH:
+		t->rc_esrch++;
+		break;
+	case -EINVAL:
+		t->rc_einval++;
+		break;
+	case -EAGAIN:
+		t->rc_eagain++;
+		break;
+	default:
+		t->rc_other++;
+		break;
+	}
+}
+
 /* One victim's result into the tally and the latency series; -EUCLEAN if broken. */
 static int add_result(struct rl *rl, const struct ks_reap_result *res, struct tally *t,
 		      double *lat, double *rate, struct kb_series *s)
@@ -375,13 +396,9 @@ static int add_result(struct rl *rl, const struct ks_reap_result *res, struct ta
 	rate[t->n] = mb / ((double)res->freed_ns / 1e9);
 	t->sum += lat[t->n];
 	t->by[res->freed_by]++;
-	switch (res->mrelease_ret) {
-	case 0: t->rc_ok += res->reaped != 0; break;
-	case -ESRCH: t->rc_esrch++; break;
-	case -EINVAL: t->rc_einval++; break;
-	case -EAGAIN: t->rc_eagain++; break;
-	default: t->rc_other++; break;
-	}
+	/* process_mrelease() runs for these killers only (lmkd: unless kill-only) */
+	if (!strcmp(rl->cell->strategy, "mrelease") || !strcmp(rl->cell->strategy, "lmkd-pool"))
+		tally_rc(t, res);
 	t->scan_visits += res->scan_visits;
 	t->pages_reaped += res->pages_reaped;
 	t->pages_exit += res->pages_exit;
