@@ -456,6 +456,35 @@ static void test_oom_reaper_gives_up(void **state)
 	renv_fini(&e);
 }
 
+/* The same reap on every synthetic topology (1, 2, 64, 256 CPUs). */
+static void test_topologies(void **state)
+{
+	size_t k;
+
+	for (k = 0; k < ks_test_nr_topologies; k++) {
+		unsigned int anon = 0;
+		struct ks_task *p, *th;
+		struct reap_env e;
+		int visits = -1;
+
+		reap_env_init(&e, ks_test_topologies[k], STRAT(state), NULL);
+		ks_cpu_set_current((int)k);
+		p = process(&e, &anon, 1, 8);
+		assert_int_equal(ks_task_clone(e.t, p, KS_CLONE_VM | KS_CLONE_THREAD, &th), 0);
+		assert_int_equal(ks_task_kill(p), 0);
+		assert_int_equal(ks_reap_will_free_mem(e.r, p, &visits), 1);
+		assert_int_equal(visits, strcmp(STRAT(state), "scan") ? 0 : 1);
+		assert_int_equal(ks_reap_mrelease_task(e.r, p, 0), 0);
+		{
+			struct ks_task *thr[2] = { p, th };
+
+			finish(thr, 2);
+		}
+		reap_env_fini(&e);
+	}
+	ks_cpu_set_current(0);
+}
+
 #define BOTH(fn)                                                                                   \
 	cmocka_unit_test_prestate(fn, (void *)"scan"),                                             \
 		cmocka_unit_test_prestate(fn, (void *)"mm-owners")
@@ -467,6 +496,7 @@ int main(void)
 		BOTH(test_mrelease_errno_order), BOTH(test_shared_mm),
 		BOTH(test_scan_visits),		 BOTH(test_killers),
 		BOTH(test_lmkd_busy),		 BOTH(test_oom_reaper_gives_up),
+		BOTH(test_topologies),
 	};
 
 	if (ks_rcu_register_thread())
