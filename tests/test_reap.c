@@ -4,7 +4,7 @@
  * check's walk, and every killer on a stalled victim. Every body runs for
  * both safety-check strategies ("scan", "mm-owners").
  */
-#include "ks_test.h"
+#include "reap_env.h"
 
 #include <kscale/mm.h>
 #include <kscale/reap.h>
@@ -17,39 +17,14 @@
 #define STRAT(state) ((const char *)*(state))
 #define PG KS_PAGE_SIZE
 
-struct renv {
-	struct ks_test_env env;
-	struct ks_tasks *t;
-	struct ks_reap *r;
-};
+#define renv reap_env
 
-static void renv_init(struct renv *e, const char *check, const struct ks_reap_opts *ro_in)
+static void renv_init(struct renv *e, const char *check, const struct ks_reap_opts *ro)
 {
-	struct ks_tasks_opts to = { 0 };
-	struct ks_reap_opts ro = { 0 };
-
-	memset(e, 0, sizeof(*e));
-	ks_test_env_init(&e->env, ks_test_topologies[1]);
-	to.topo = e->env.topo;
-	to.locks = e->env.locks;
-	to.mem = e->env.mem;
-	assert_int_equal(ks_tasks_create(&to, &e->t), 0);
-	if (ro_in)
-		ro = *ro_in;
-	ro.topo = e->env.topo;
-	ro.locks = e->env.locks;
-	ro.mem = e->env.mem;
-	ro.check = check;
-	assert_int_equal(ks_reap_create(e->t, &ro, &e->r), 0);
-	assert_string_equal(ks_reap_check(e->r), check);
+	reap_env_init(e, ks_test_topologies[1], check, ro);
 }
 
-static void renv_fini(struct renv *e)
-{
-	assert_int_equal(ks_reap_destroy(e->r), 0);
-	assert_int_equal(ks_tasks_destroy(e->t), 0);
-	ks_test_env_fini(&e->env);
-}
+#define renv_fini reap_env_fini
 
 /* A process with one VMA per entry of @flags, @pages pages each. */
 static struct ks_task *process(struct renv *e, const unsigned int *flags, int n, size_t pages)
@@ -481,6 +456,35 @@ static void test_oom_reaper_gives_up(void **state)
 	renv_fini(&e);
 }
 
+/* The same reap on every synthetic topology (1, 2, 64, 256 CPUs). */
+static void test_topologies(void **state)
+{
+	size_t k;
+
+	for (k = 0; k < ks_test_nr_topologies; k++) {
+		unsigned int anon = 0;
+		struct ks_task *p, *th;
+		struct reap_env e;
+		int visits = -1;
+
+		reap_env_init(&e, ks_test_topologies[k], STRAT(state), NULL);
+		ks_cpu_set_current((int)k);
+		p = process(&e, &anon, 1, 8);
+		assert_int_equal(ks_task_clone(e.t, p, KS_CLONE_VM | KS_CLONE_THREAD, &th), 0);
+		assert_int_equal(ks_task_kill(p), 0);
+		assert_int_equal(ks_reap_will_free_mem(e.r, p, &visits), 1);
+		assert_int_equal(visits, strcmp(STRAT(state), "scan") ? 0 : 1);
+		assert_int_equal(ks_reap_mrelease_task(e.r, p, 0), 0);
+		{
+			struct ks_task *thr[2] = { p, th };
+
+			finish(thr, 2);
+		}
+		reap_env_fini(&e);
+	}
+	ks_cpu_set_current(0);
+}
+
 #define BOTH(fn)                                                                                   \
 	cmocka_unit_test_prestate(fn, (void *)"scan"),                                             \
 		cmocka_unit_test_prestate(fn, (void *)"mm-owners")
@@ -492,6 +496,7 @@ int main(void)
 		BOTH(test_mrelease_errno_order), BOTH(test_shared_mm),
 		BOTH(test_scan_visits),		 BOTH(test_killers),
 		BOTH(test_lmkd_busy),		 BOTH(test_oom_reaper_gives_up),
+		BOTH(test_topologies),
 	};
 
 	if (ks_rcu_register_thread())
