@@ -23,6 +23,8 @@ static const struct catalogue catalogues[] = {
 	{ "slab", "/proc/slabinfo iterator (`ks_slabinfo_open`)", ks_slabinfo_iterators },
 	{ "reclaim", "deferred destruction (`ks_reclaim_create`)", ks_reclaim_strategies },
 	{ "rcu", "rcu_barrier model (`ks_rcu_barrier_create`)", ks_rcu_barrier_impls },
+	{ "reap", "process_mrelease safety check (`ks_reap_create`)", ks_reap_strategies },
+	{ "reap", "killer (`ks_reap_kill`)", ks_reap_killers },
 };
 
 int main(void)
