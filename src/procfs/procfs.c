@@ -49,15 +49,19 @@ static const struct pf_layout *const layouts[] = {
 
 _Static_assert(KS_ARRAY_SIZE(layout_infos) == KS_ARRAY_SIZE(layouts), "one info per layout");
 
-/* ns/ targets: "type:[inum]", the numbers of this machine's initial namespaces. */
+/*
+ * ns/ targets, in ns_entries[] order: "type:[inum]" with the numbers of this
+ * machine's initial namespaces (the kernel's PROC_*_INIT_INO and the dynamic
+ * net and mnt ones).
+ */
 static const struct {
 	const char *type;
 	unsigned int inum;
 } ns_targets[] = {
-	{ "net", 4026531833u },	 { "uts", 4026531838u },  { "ipc", 4026531839u },
-	{ "pid", 4026531836u },	 { "pid", 4026531836u },  { "time", 4026531834u },
-	{ "time", 4026531834u }, { "cgroup", 4026531835u }, { "mnt", 4026531832u },
-	{ "user", 4026531837u },
+	{ "net", 4026531833u },	 { "uts", 4026531838u }, { "ipc", 4026531839u },
+	{ "pid", 4026531836u },	 { "pid", 4026531836u }, { "user", 4026531837u },
+	{ "mnt", 4026531832u },	 { "cgroup", 4026531835u }, { "time", 4026531834u },
+	{ "time", 4026531834u },
 };
 
 const struct ks_strategy_info *ks_procfs_strategies(size_t *n)

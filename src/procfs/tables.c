@@ -138,11 +138,11 @@ static const struct ks_procfs_entry_info ns_entries[] = {
 	{ "ipc", KS_PROCFS_DT_LNK, KS_S_IFLNK | 0777 },
 	{ "pid", KS_PROCFS_DT_LNK, KS_S_IFLNK | 0777 },
 	{ "pid_for_children", KS_PROCFS_DT_LNK, KS_S_IFLNK | 0777 },
+	{ "user", KS_PROCFS_DT_LNK, KS_S_IFLNK | 0777 },
+	{ "mnt", KS_PROCFS_DT_LNK, KS_S_IFLNK | 0777 },
+	{ "cgroup", KS_PROCFS_DT_LNK, KS_S_IFLNK | 0777 },
 	{ "time", KS_PROCFS_DT_LNK, KS_S_IFLNK | 0777 },
 	{ "time_for_children", KS_PROCFS_DT_LNK, KS_S_IFLNK | 0777 },
-	{ "cgroup", KS_PROCFS_DT_LNK, KS_S_IFLNK | 0777 },
-	{ "mnt", KS_PROCFS_DT_LNK, KS_S_IFLNK | 0777 },
-	{ "user", KS_PROCFS_DT_LNK, KS_S_IFLNK | 0777 },
 };
 
 /*
