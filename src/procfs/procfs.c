@@ -471,6 +471,8 @@ static int pf_d_revalidate(struct ks_dentry *d, unsigned int flags, void *priv)
 	if (kind == PF_NETENT)
 		return 0;
 	pp = pf_pid_of(d);
+	if (!pp) /* being killed under an RCU walk: d_inode_rcu() is NULL */
+		return (flags & KS_LOOKUP_RCU) ? -ECHILD : 0;
 	if (kind == PF_FDLINK || kind == PF_FDINFOFILE || kind == PF_MAPLINK ||
 	    ((f & PF_FLAG_LAYOUT_LINK) && (kind == PF_FD || kind == PF_FDINFO))) {
 		if (flags & KS_LOOKUP_RCU)
@@ -494,7 +496,7 @@ static int pf_d_delete(const struct ks_dentry *d, void *priv)
 	if (kind == PF_ROOT)
 		return 0;
 	pp = pf_pid_of(d);
-	if (!pp->fs->layout->retain(kind))
+	if (!pp || !pp->fs->layout->retain(kind))
 		return 1;
 	return !pf_alive(pp);
 }
