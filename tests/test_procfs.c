@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include <kscale/dcache.h>
+#include <kscale/mem.h>
 #include <kscale/mm.h>
 #include <kscale/procfs.h>
 #include <kscale/rcu.h>
@@ -480,12 +481,46 @@ static uint64_t expected_entries(const struct penv *e, uint64_t T, uint64_t N, u
 	return 1 + base_tgid() + M + 2 * N + T * (base_tid() + 2 * N);
 }
 
+/*
+ * A walk allocates nothing beyond what it instantiates: between @a and @b,
+ * only the types in @allowed (" name name ") made allocations.
+ */
+struct memsnap {
+	struct ks_mem_type_stats st[256];
+	size_t n;
+};
+
+static void mem_snap(struct penv *e, struct memsnap *m)
+{
+	assert_int_equal(ks_mem_read(e->env.mem, m->st, 256, &m->n), 0);
+	assert_true(m->n <= 256);
+}
+
+static void assert_allocs_only(const struct memsnap *a, const struct memsnap *b,
+			       const char *allowed)
+{
+	char key[64];
+
+	for (size_t i = 0; i < b->n; i++) {
+		uint64_t before = 0;
+
+		for (size_t j = 0; j < a->n; j++)
+			if (!strcmp(a->st[j].name, b->st[i].name))
+				before = a->st[j].allocs;
+		snprintf(key, sizeof(key), " %s ", b->st[i].name);
+		if (b->st[i].allocs != before && !strstr(allowed, key))
+			fail_msg("type %s: %llu allocations during a walk", b->st[i].name,
+				 (unsigned long long)(b->st[i].allocs - before));
+	}
+}
+
 static void test_walk_counts(void **state)
 {
 	static const int shapes[][3] = { { 1, 0, 0 }, { 2, 3, 1 }, { 4, 5, 2 }, { 8, 16, 3 } };
 	struct penv e;
 	struct proc p;
 	struct ks_procfs_stats s0, s1, s2;
+	struct memsnap *m0 = malloc(sizeof(*m0)), *m1 = malloc(sizeof(*m1));
 	uint64_t n, expect;
 
 	penv_init(&e, state);
@@ -496,7 +531,10 @@ static void test_walk_counts(void **state)
 
 		proc_create(&e, &p, T, N, M);
 		s0 = pstats(&e);
+		mem_snap(&e, m0);
 		n = walk_pid(&e, ks_task_tgid(p.th[0]));
+		mem_snap(&e, m1);
+		assert_allocs_only(m0, m1, " dentry dentry_name proc_inode proc_pid ");
 		expect = expected_entries(&e, (uint64_t)T, (uint64_t)N, (uint64_t)M);
 		if (!strcmp(e.layout, "stock"))
 			assert_int_equal(expect, 1 + 70 + M + 2 * N + T * (64 + 2 * N));
@@ -510,7 +548,11 @@ static void test_walk_counts(void **state)
 			assert_int_equal(s1.dentries - s0.dentries, (int64_t)n);
 		assert_int_equal(s1.inodes - s1.dentries, s0.inodes - s0.dentries);
 		/* a warm walk visits the same and creates nothing new (but uncached) */
+		mem_snap(&e, m0);
 		assert_int_equal(walk_pid(&e, ks_task_tgid(p.th[0])), n);
+		mem_snap(&e, m1);
+		assert_allocs_only(m0, m1,
+				   strcmp(e.layout, "uncached-fd") ? "" : " dentry dentry_name proc_inode ");
 		s2 = pstats(&e);
 		assert_int_equal(s2.dentries, s1.dentries);
 		if (strcmp(e.layout, "uncached-fd"))
@@ -521,6 +563,8 @@ static void test_walk_counts(void **state)
 		assert_int_equal(s2.dentries, 0);
 		assert_int_equal(s2.inodes, 0);
 	}
+	free(m0);
+	free(m1);
 	penv_fini(&e);
 }
 

@@ -199,12 +199,19 @@ int ks_procfs_create(const char *layout, const struct ks_procfs_opts *opts,
 
 /**
  * ks_procfs_destroy() - unmount: kill every cached entry and free the mount.
- * No entry reference may be held. The task list's hooks stay registered
- * (they cannot be removed), so destroy the mount only after the task list
- * has no task left, or with the task list itself.
+ * No entry reference may be held, no task may be on the task list, and
+ * every task struct of the list must be freed (its last ks_task_put()
+ * done: the free hook of a task struct uses the mount); the call waits for
+ * pending RCU callbacks before it checks. The task list's hooks stay
+ * registered (they cannot be removed): destroy the mount before the task
+ * list, and create no task on the list afterwards.
+ * @fs: the mount.
  * Context: a registered RCU thread outside read-side sections; sleeps.
- * Return: 0; -EINVAL for NULL; -EBUSY while an entry is referenced or a
- * task is on the task list (nothing freed); -EPERM; -EDEADLK.
+ * Return: 0; -EINVAL for NULL; -EBUSY while a task is on the list, a task
+ * struct is still allocated, or an entry is referenced (nothing freed; the
+ * mount stays usable); -ENOMEM when re-making /proc after that -EBUSY
+ * failed; -EPERM for an unregistered thread; -EDEADLK inside a read-side
+ * section.
  */
 int ks_procfs_destroy(struct ks_procfs *fs);
 
