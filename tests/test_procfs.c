@@ -805,6 +805,55 @@ static void test_leader_exits_first(void **state)
 	penv_fini(&e);
 }
 
+/* -ENOMEM at every allocation of a cold walk: an error, never a leak or a crash. */
+static int tolerant_fn(const char *name, unsigned int type, uint64_t ino, struct ks_procfs_ent *ent,
+		       void *arg)
+{
+	int r;
+
+	(void)ino;
+	(void)arg;
+	if (type == KS_PROCFS_DT_DIR && strcmp(name, "net")) {
+		r = ks_procfs_readdir(ent, tolerant_fn, NULL);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static void test_enomem(void **state)
+{
+	struct penv e;
+	struct proc p;
+	struct ks_procfs_ent *root, *pid;
+	char name[16];
+	int failures = 0, r;
+
+	penv_init(&e, state);
+	proc_create(&e, &p, 2, 2, 1);
+	snprintf(name, sizeof(name), "%d", ks_task_tgid(p.th[0]));
+	for (uint64_t nth = 1; nth < 1400; nth += 5) {
+		assert_int_equal(ks_procfs_root(e.fs, &root), 0);
+		assert_int_equal(ks_mem_fail_nth(e.env.mem, nth), 0);
+		r = ks_procfs_lookup(root, name, &pid);
+		if (!r) {
+			r = ks_procfs_readdir(pid, tolerant_fn, NULL);
+			assert_int_equal(ks_procfs_put(pid), 0);
+		}
+		assert_int_equal(ks_mem_fail_nth(e.env.mem, 0), 0);
+		assert_true(r == 0 || r == -ENOMEM);
+		failures += r == -ENOMEM;
+		assert_int_equal(ks_procfs_put(root), 0);
+		/* start cold again */
+		for (int i = 0; i < 8 && pstats(&e).dentries; i++)
+			assert_true(ks_dcache_prune(ks_procfs_dcache(e.fs), -1, 100000) >= 0);
+		assert_int_equal(pstats(&e).dentries, 0);
+	}
+	assert_true(failures > 0);
+	proc_exit_all(&p);
+	penv_fini(&e);
+}
+
 /* ---- bad input ---------------------------------------------------------- */
 
 static void test_bad_input(void **state)
@@ -917,7 +966,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		ALL(test_tables),     ALL(test_nlink_size), ALL(test_walk_counts),
 		ALL(test_readdir_instantiates), ALL(test_stale_thread), ALL(test_closed_fd),
-		ALL(test_unshare),    ALL(test_leader_exits_first), ALL(test_bad_input),
+		ALL(test_unshare),    ALL(test_leader_exits_first), ALL(test_bad_input), ALL(test_enomem),
 	};
 	int r;
 
