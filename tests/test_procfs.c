@@ -805,6 +805,86 @@ static void test_leader_exits_first(void **state)
 	penv_fini(&e);
 }
 
+/* Path walks follow the layout's links and resolve to the shared directories. */
+static void test_walk_follow(void **state)
+{
+	struct penv e;
+	struct proc p;
+	struct ks_procfs_ent *root, *a, *b;
+	struct ks_procfs_stat st;
+	struct listing l;
+	char path[300];
+	int tgid, tid;
+
+	penv_init(&e, state);
+	proc_create(&e, &p, 2, 3, 0);
+	tgid = ks_task_tgid(p.th[0]);
+	tid = ks_task_tid(p.th[1]);
+	assert_int_equal(ks_procfs_root(e.fs, &root), 0);
+
+	snprintf(path, sizeof(path), "%d/task", tid);
+	assert_int_equal(ks_procfs_walk(root, path, KS_PROCFS_FOLLOW, &a), 0);
+	assert_int_equal(ks_procfs_stat(a, &st), 0);
+	assert_int_equal(st.type, KS_PROCFS_DT_DIR);
+	snprintf(path, sizeof(path), "/%d/task/", tgid);
+	assert_int_equal(ks_procfs_walk(root, path, 0, &b), 0);
+	/* symlink: the very same directory; stock: a duplicate */
+	if (is_symlink(&e))
+		assert_ptr_equal(a, b);
+	else
+		assert_ptr_not_equal(a, b);
+	assert_int_equal(ks_procfs_put(b), 0);
+	assert_int_equal(ks_procfs_readdir(a, list_fn, memset(&l, 0, sizeof(l))), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(ks_procfs_put(a), 0);
+
+	/* without FOLLOW the last component stays a link */
+	snprintf(path, sizeof(path), "%d/task/%d/fd", tgid, tid);
+	assert_int_equal(ks_procfs_walk(root, path, 0, &a), 0);
+	assert_int_equal(ks_procfs_stat(a, &st), 0);
+	assert_int_equal(st.type, is_symlink(&e) ? KS_PROCFS_DT_LNK : KS_PROCFS_DT_DIR);
+	assert_int_equal(ks_procfs_put(a), 0);
+	assert_int_equal(ks_procfs_walk(root, path, KS_PROCFS_FOLLOW, &a), 0);
+	assert_int_equal(ks_procfs_readdir(a, list_fn, memset(&l, 0, sizeof(l))), 0);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(ks_procfs_put(a), 0);
+	/* through a link in the middle */
+	snprintf(path, sizeof(path), "%d/task/%d/fd/2", tgid, tid);
+	assert_int_equal(ks_procfs_walk(root, path, 0, &a), 0);
+	assert_int_equal(ks_procfs_put(a), 0);
+
+	/* ".", "..", the root's "..", empty components */
+	snprintf(path, sizeof(path), "./%d//task/../../%d/./status", tgid, tgid);
+	assert_int_equal(ks_procfs_walk(root, path, 0, &a), 0);
+	assert_string_equal(ks_procfs_name(a), "status");
+	assert_int_equal(ks_procfs_walk(a, "../../..", 0, &b), 0);
+	assert_ptr_equal(b, root);
+	assert_int_equal(ks_procfs_put(b), 0);
+	assert_int_equal(ks_procfs_walk(a, "", 0, &b), 0);
+	assert_ptr_equal(b, a);
+	assert_int_equal(ks_procfs_put(b), 0);
+	assert_int_equal(ks_procfs_walk(a, "x", 0, &b), -ENOTDIR);
+	assert_int_equal(ks_procfs_put(a), 0);
+
+	/* links out of the mount, errors */
+	snprintf(path, sizeof(path), "%d/fd/0", tgid);
+	assert_int_equal(ks_procfs_walk(root, path, KS_PROCFS_FOLLOW, &a), -EXDEV);
+	snprintf(path, sizeof(path), "%d/cwd/x", tgid);
+	assert_int_equal(ks_procfs_walk(root, path, 0, &a), -EXDEV);
+	snprintf(path, sizeof(path), "%d/nope/x", tgid);
+	assert_int_equal(ks_procfs_walk(root, path, 0, &a), -ENOENT);
+	memset(path, 'a', sizeof(path) - 1);
+	path[sizeof(path) - 1] = 0;
+	assert_int_equal(ks_procfs_walk(root, path, 0, &a), -ENAMETOOLONG);
+	assert_int_equal(ks_procfs_walk(root, "1", 2, &a), -EINVAL);
+	assert_int_equal(ks_procfs_walk(NULL, "1", 0, &a), -EINVAL);
+	assert_int_equal(ks_procfs_walk(root, NULL, 0, &a), -EINVAL);
+	assert_int_equal(ks_procfs_walk(root, "1", 0, NULL), -EINVAL);
+	assert_int_equal(ks_procfs_put(root), 0);
+	proc_exit_all(&p);
+	penv_fini(&e);
+}
+
 /* -ENOMEM at every allocation of a cold walk: an error, never a leak or a crash. */
 static int tolerant_fn(const char *name, unsigned int type, uint64_t ino, struct ks_procfs_ent *ent,
 		       void *arg)
@@ -966,7 +1046,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		ALL(test_tables),     ALL(test_nlink_size), ALL(test_walk_counts),
 		ALL(test_readdir_instantiates), ALL(test_stale_thread), ALL(test_closed_fd),
-		ALL(test_unshare),    ALL(test_leader_exits_first), ALL(test_bad_input), ALL(test_enomem),
+		ALL(test_unshare),    ALL(test_leader_exits_first), ALL(test_bad_input), ALL(test_enomem), ALL(test_walk_follow),
 	};
 	int r;
 

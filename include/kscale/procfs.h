@@ -260,6 +260,32 @@ int ks_procfs_root(struct ks_procfs *fs, struct ks_procfs_ent **out);
  */
 int ks_procfs_lookup(struct ks_procfs_ent *dir, const char *name, struct ks_procfs_ent **out);
 
+/* ks_procfs_walk() flags */
+#define KS_PROCFS_FOLLOW 0x1 /* follow a layout symlink in the last component too */
+
+/**
+ * ks_procfs_walk() - a path walk (link_path_walk()): components separated
+ * by '/', "." and ".." (the root's ".." is itself), one
+ * ks_procfs_lookup() per component. The symlinks a layout makes (their
+ * targets are relative paths inside this mount) are followed in every
+ * component but the last, and in the last with KS_PROCFS_FOLLOW, at most
+ * 8 of them (MAXSYMLINKS is 40; ours never chain). Links to outside the
+ * mount (fd/N, cwd, exe, map_files/, ns/) cannot be followed.
+ * @start: where a relative @path begins (held by the caller); an absolute
+ *         @path begins at the mount's root.
+ * @path:  the path, at most 255 bytes ("" gives @start again).
+ * @flags: 0 or KS_PROCFS_FOLLOW.
+ * @out:   receives a new reference.
+ * Context: as ks_procfs_lookup().
+ * Return: 0; the errors of ks_procfs_lookup() but -EINVAL for a bad name
+ * (an empty component is skipped, "." and ".." are handled); -EXDEV when a
+ * link to outside the mount would have to be followed; -ELOOP past 8
+ * links; -ENAMETOOLONG for a longer @path; -EINVAL for NULL arguments or
+ * unknown @flags.
+ */
+int ks_procfs_walk(struct ks_procfs_ent *start, const char *path, unsigned int flags,
+		   struct ks_procfs_ent **out);
+
 /**
  * ks_procfs_readdir() - list @dir (iterate_shared), instantiating every
  * emitted entry as proc_fill_cache() does (cached ones are reused): the

@@ -1086,6 +1086,112 @@ int ks_procfs_readlink(struct ks_procfs_ent *ent, char *buf, size_t len)
 	return r;
 }
 
+#define PF_MAX_LINKS 8
+#define PF_PATH_MAX 256
+
+static int pf_walk(struct ks_procfs *fs, struct ks_dentry *cur, const char *path,
+		   unsigned int flags, int *links, struct ks_dentry **out);
+
+/* Follow the layout link @link (a child of @dir) to its target directory. */
+static int pf_follow(struct ks_procfs *fs, struct ks_dentry *dir, struct ks_dentry *link,
+		     int *links, struct ks_dentry **out)
+{
+	char target[PF_PATH_MAX];
+	int r;
+
+	if (!(pf_flags_of(ks_d_fsdata(link)) & PF_FLAG_LAYOUT_LINK))
+		return -EXDEV;
+	if (++*links > PF_MAX_LINKS)
+		return -ELOOP;
+	r = ks_procfs_readlink(E(link), target, sizeof(target));
+	if (r < 0)
+		return r;
+	r = ks_dget(dir);
+	if (r)
+		return r;
+	return pf_walk(fs, dir, target, KS_PROCFS_FOLLOW, links, out);
+}
+
+/* Walk @path from @cur, whose reference it consumes. */
+static int pf_walk(struct ks_procfs *fs, struct ks_dentry *cur, const char *path,
+		   unsigned int flags, int *links, struct ks_dentry **out)
+{
+	char buf[PF_PATH_MAX], *comp, *save = NULL;
+	struct ks_procfs_ent *next;
+	struct ks_dentry *res;
+	int r = 0;
+
+	if (strlen(path) >= sizeof(buf)) {
+		ks_dput(cur);
+		return -ENAMETOOLONG;
+	}
+	strcpy(buf, path);
+	if (buf[0] == '/') {
+		ks_dput(cur);
+		cur = fs->root;
+		r = ks_dget(cur);
+		if (r)
+			return r;
+	}
+	for (comp = strtok_r(buf, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+		bool last = !save || !*save || strspn(save, "/") == strlen(save);
+
+		if (!strcmp(comp, "."))
+			continue;
+		if (!strcmp(comp, "..")) {
+			res = cur == fs->root ? cur : ks_d_parent(cur);
+			r = ks_dget(res);
+			if (r)
+				break;
+			ks_dput(cur);
+			cur = res;
+			continue;
+		}
+		r = ks_procfs_lookup(E(cur), comp, &next);
+		if (r)
+			break;
+		if ((ks_inode_mode(ks_d_inode(D(next))) & KS_S_IFMT) == KS_S_IFLNK &&
+		    (!last || (flags & KS_PROCFS_FOLLOW))) {
+			r = pf_follow(fs, cur, D(next), links, &res);
+			ks_dput(D(next));
+			if (r)
+				break;
+			next = E(res);
+		}
+		ks_dput(cur);
+		cur = D(next);
+	}
+	if (r) {
+		ks_dput(cur);
+		return r;
+	}
+	*out = cur;
+	return 0;
+}
+
+int ks_procfs_walk(struct ks_procfs_ent *start, const char *path, unsigned int flags,
+		   struct ks_procfs_ent **out)
+{
+	struct ks_procfs *fs;
+	struct ks_dentry *res;
+	int links = 0, r;
+
+	if (!start || !path || !out || (flags & ~KS_PROCFS_FOLLOW))
+		return -EINVAL;
+	if (ks_d_count(D(start)) <= 0)
+		return -EINVAL;
+	fs = pf_fs_of(D(start));
+	if (!fs)
+		return -EINVAL;
+	r = ks_dget(D(start));
+	if (r)
+		return r;
+	r = pf_walk(fs, D(start), path, flags, &links, &res);
+	if (!r)
+		*out = E(res);
+	return r;
+}
+
 int ks_procfs_dup(struct ks_procfs_ent *ent)
 {
 	return ent ? ks_dget(D(ent)) : -EINVAL;
