@@ -137,8 +137,10 @@ struct ks_procfs_stat {
 
 /**
  * struct ks_procfs_stats - counts of one mount.
- * @dentries, @inodes, @bytes, @kernel_bytes: the dcache's (see
- *	struct ks_dcache_stats); @bytes adds the "proc_pid" objects.
+ * @dentries, @inodes, @kernel_bytes: the dcache's (see struct
+ *	ks_dcache_stats) less the mount's own two (the superblock's root and
+ *	/proc), so an empty mount reads 0; objects a walk instantiated.
+ * @bytes:         the dcache's live bytes plus the "proc_pid" objects.
  * @lookups:       ks_procfs_lookup() calls that reached a directory.
  * @instantiations: entries created by lookup or readdir.
  * @readdirs:      ks_procfs_readdir() calls.
@@ -310,13 +312,16 @@ int ks_procfs_readdir(struct ks_procfs_ent *dir, ks_procfs_filldir_t fn, void *a
 int ks_procfs_stat(struct ks_procfs_ent *ent, struct ks_procfs_stat *st);
 
 /**
- * ks_procfs_readlink() - the target of a symlink entry: "x:[inum]" for
- * ns/x, the path for fd/N, map_files/ and exe ("/proc/modelled/exe" style
- * names for cwd, root, exe), and the layout's relative targets.
+ * ks_procfs_readlink() - the target of a symlink entry: "type:[inum]" for
+ * ns/x (this machine's initial namespaces' numbers), the file's path for
+ * fd/N and map_files/<range>, "/" for cwd and root (no fs_struct is
+ * modelled), "/usr/bin/kscale-modelled" for exe while the task has an mm,
+ * and the layout's relative targets ("../<tgid>/task", "../../fd"...).
  * @buf, @len: receives the NUL-terminated target.
  * Return: its length; -EINVAL for NULL arguments, @len 0 or a non-link;
  * -ERANGE when @len is too small; -ENOENT when the target is gone (fd
- * closed, task released, cwd of a zombie leader).
+ * closed, mapping gone, task released, cwd and root once do_exit() began,
+ * exe without an mm).
  */
 int ks_procfs_readlink(struct ks_procfs_ent *ent, char *buf, size_t len);
 
