@@ -557,6 +557,14 @@ static void test_walk_counts(void **state)
 		assert_int_equal(s2.dentries, s1.dentries);
 		if (strcmp(e.layout, "uncached-fd"))
 			assert_int_equal(s2.instantiations, s1.instantiations);
+		/*
+		 * /proc/<tid> of every other thread: stock repeats the whole
+		 * group under each (the T^2 of the seed); symlink lists the
+		 * thread's own entries with task, fd, fdinfo as links.
+		 */
+		for (int j = 1; j < T; j++)
+			assert_int_equal(walk_pid(&e, ks_task_tid(p.th[j])),
+					 is_symlink(&e) ? base_tgid() + 1 + (uint64_t)M : n);
 		/* nothing outlives the process once reaped */
 		proc_exit_all(&p);
 		s2 = pstats(&e);
