@@ -27,6 +27,7 @@
 #include <kscale/dcache.h>
 #include <kscale/mm.h>
 #include <kscale/task.h>
+#include <kscale/reap.h>
 #include <kscale/slab.h>
 #include <kscale/reclaim.h>
 
