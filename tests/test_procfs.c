@@ -952,6 +952,7 @@ static void test_bad_input(void **state)
 	struct ks_procfs_opts po = { 0 };
 	struct ks_procfs_stat st;
 	struct ks_procfs *fs2;
+	struct listing l;
 	char path[64], buf[8];
 	size_t n;
 
@@ -1032,7 +1033,6 @@ static void test_bad_input(void **state)
 	/* net/ entries: visited, never retained */
 	{
 		struct ks_procfs_stats s0 = pstats(&e), s1;
-		struct listing l;
 
 		snprintf(path, sizeof(path), "%d/net", ks_task_tgid(p.th[0]));
 		assert_int_equal(list_path(&e, path, &l), 0);
@@ -1040,7 +1040,17 @@ static void test_bad_input(void **state)
 		s1 = pstats(&e);
 		assert_true(s1.dentries <= s0.dentries + 2); /* /proc/<pid> and net/ */
 	}
+	/* an entry still held: -EBUSY, the mount stays usable */
+	snprintf(path, sizeof(path), "%d/attr/current", ks_task_tgid(p.th[0]));
+	assert_int_equal(lookup_path(&e, path, &f), 0);
 	proc_exit_all(&p);
+	assert_int_equal(ks_procfs_destroy(e.fs), -EBUSY);
+	assert_int_equal(ks_procfs_stat(f, &st), 0);
+	assert_int_equal(ks_procfs_root(e.fs, &root), 0);
+	assert_int_equal(ks_procfs_readdir(root, list_fn, memset(&l, 0, sizeof(l))), 0);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(ks_procfs_put(root), 0);
+	assert_int_equal(ks_procfs_put(f), 0);
 	penv_fini(&e);
 }
 

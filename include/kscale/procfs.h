@@ -211,9 +211,8 @@ int ks_procfs_create(const char *layout, const struct ks_procfs_opts *opts,
  * Context: a registered RCU thread outside read-side sections; sleeps.
  * Return: 0; -EINVAL for NULL; -EBUSY while a task is on the list, a task
  * struct is still allocated, or an entry is referenced (nothing freed; the
- * mount stays usable); -ENOMEM when re-making /proc after that -EBUSY
- * failed; -EPERM for an unregistered thread; -EDEADLK inside a read-side
- * section.
+ * mount stays usable, its unused entries shrunk); -EPERM for an
+ * unregistered thread; -EDEADLK inside a read-side section.
  */
 int ks_procfs_destroy(struct ks_procfs *fs);
 

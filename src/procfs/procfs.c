@@ -1360,14 +1360,17 @@ int ks_procfs_destroy(struct ks_procfs *fs)
 		return r;
 	if (pf_task_structs(fs))
 		return -EBUSY;
+	/*
+	 * Every unused entry goes; one still referenced pins /proc (a child
+	 * holds its parent), so /proc must be left with our reference alone.
+	 */
+	if (ks_shrink_dcache_parent(fs->root) < 0 || ks_d_count(fs->root) != 1)
+		return -EBUSY;
 	ks_dput(fs->root);
 	fs->root = NULL;
 	r = ks_dcache_destroy(fs->dc);
-	if (r) {
-		int e = pf_make_root(fs);
-
-		return e ? e : r;
-	}
+	if (r)
+		return r; /* cannot happen: nothing is referenced */
 	ks_rcu_barrier(); /* the pid objects the evictions put */
 	pf_free(fs);
 	return 0;
