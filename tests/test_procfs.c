@@ -652,6 +652,15 @@ static void test_stale_thread(void **state)
 	assert_int_equal(ks_procfs_stat(held, &st), 0);
 	assert_int_equal(st.type, KS_PROCFS_DT_DIR);
 	assert_int_equal(ks_procfs_put(held), 0);
+	/*
+	 * Exactly what a walk of the two threads left leaves: its /proc/<tid>
+	 * and task/<tid> subtrees went with the exit (proc_flush_pid()).
+	 */
+	s1 = pstats(&e);
+	if (!strcmp(e.layout, "uncached-fd"))
+		assert_int_equal(s1.dentries, (int64_t)(expected_entries(&e, 2, 2, 0) - 2 * 2 * 3));
+	else
+		assert_int_equal(s1.dentries, (int64_t)expected_entries(&e, 2, 2, 0));
 
 	/* task/ lists the two left */
 	snprintf(path, sizeof(path), "%d/task", tgid);
