@@ -19,6 +19,7 @@ struct catalogue {
 static const struct catalogue catalogues[] = {
 	{ "pid", "PID allocator (`ks_pid_space_create`)", ks_pid_strategies },
 	{ "dcache", "superblock inode list (`ks_dcache_create`)", ks_dcache_strategies },
+	{ "procfs", "/proc layout (`ks_procfs_create`)", ks_procfs_strategies },
 	{ "slab", "memcg slab design (`ks_slab_create`)", ks_slab_strategies },
 	{ "slab", "/proc/slabinfo iterator (`ks_slabinfo_open`)", ks_slabinfo_iterators },
 	{ "reclaim", "deferred destruction (`ks_reclaim_create`)", ks_reclaim_strategies },

@@ -25,6 +25,7 @@
 #include <kscale/rcu_barrier.h>
 #include <kscale/pid.h>
 #include <kscale/dcache.h>
+#include <kscale/procfs.h>
 #include <kscale/mm.h>
 #include <kscale/task.h>
 #include <kscale/reap.h>

@@ -194,7 +194,7 @@ static void d_lru_add(struct ks_dentry *d)
 {
 	struct ks_lru_node *l = &d->d_sb->lru[d->d_node];
 
-	d->d_flags |= KS_DCACHE_LRU_LIST;
+	__atomic_fetch_or(&d->d_flags, KS_DCACHE_LRU_LIST, __ATOMIC_RELAXED);
 	ks_spin_lock(&l->lock);
 	ks_list_add_tail(&d->d_lru, &l->list);
 	KS_WRITE_ONCE(l->nr, l->nr + 1);
@@ -205,7 +205,7 @@ static void d_lru_del(struct ks_dentry *d)
 {
 	struct ks_lru_node *l = &d->d_sb->lru[d->d_node];
 
-	d->d_flags &= ~KS_DCACHE_LRU_LIST;
+	__atomic_fetch_and(&d->d_flags, ~KS_DCACHE_LRU_LIST, __ATOMIC_RELAXED);
 	ks_spin_lock(&l->lock);
 	ks_list_del_init(&d->d_lru);
 	KS_WRITE_ONCE(l->nr, l->nr - 1);
@@ -214,13 +214,13 @@ static void d_lru_del(struct ks_dentry *d)
 
 static void d_shrink_add(struct ks_dentry *d, struct ks_list *list)
 {
-	d->d_flags |= KS_DCACHE_LRU_LIST | KS_DCACHE_SHRINK_LIST;
+	__atomic_fetch_or(&d->d_flags, KS_DCACHE_LRU_LIST | KS_DCACHE_SHRINK_LIST, __ATOMIC_RELAXED);
 	ks_list_add_tail(&d->d_lru, list);
 }
 
 static void d_shrink_del(struct ks_dentry *d)
 {
-	d->d_flags &= ~(KS_DCACHE_LRU_LIST | KS_DCACHE_SHRINK_LIST);
+	__atomic_fetch_and(&d->d_flags, ~(KS_DCACHE_LRU_LIST | KS_DCACHE_SHRINK_LIST), __ATOMIC_RELAXED);
 	ks_list_del_init(&d->d_lru);
 }
 
@@ -353,10 +353,10 @@ static struct ks_dentry *dentry_kill(struct ks_dentry *d, long *killed)
 	d_lock(d);
 	if (parent != d)
 		ks_list_del_keep_next(&d->d_child);
-	d->d_flags |= KS_DCACHE_DENTRY_KILLED;
+	__atomic_fetch_or(&d->d_flags, KS_DCACHE_DENTRY_KILLED, __ATOMIC_RELAXED);
 	can_free = !(d->d_flags & KS_DCACHE_SHRINK_LIST);
 	if (!can_free)
-		d->d_flags |= KS_DCACHE_MAY_FREE; /* its shrink list frees it */
+		__atomic_fetch_or(&d->d_flags, KS_DCACHE_MAY_FREE, __ATOMIC_RELAXED); /* its shrink list frees it */
 	d_unlock(d);
 	KS_DC_COUNT(dc, nr_dentry, -1);
 	KS_DC_COUNT(dc, killed, 1);
@@ -385,7 +385,7 @@ static bool retain_dentry(struct ks_dentry *d)
 	if (!(d->d_flags & KS_DCACHE_LRU_LIST))
 		d_lru_add(d);
 	else if (!(d->d_flags & KS_DCACHE_REFERENCED))
-		d->d_flags |= KS_DCACHE_REFERENCED;
+		__atomic_fetch_or(&d->d_flags, KS_DCACHE_REFERENCED, __ATOMIC_RELAXED);
 	return true;
 }
 
@@ -717,7 +717,7 @@ ascend:
 			if (next == &this_parent->d_subdirs)
 				goto ascend;
 			child = ks_container_of(next, struct ks_dentry, d_child);
-		} while (child->d_flags & KS_DCACHE_DENTRY_KILLED);
+		} while (__atomic_load_n(&child->d_flags, __ATOMIC_RELAXED) & KS_DCACHE_DENTRY_KILLED);
 		ks_rcu_read_unlock();
 		goto resume;
 	}
@@ -851,17 +851,17 @@ static void lru_isolate(struct ks_lru_node *l, unsigned long nr, struct ks_list 
 			/* in use: drop it from the LRU lazily (d_lru_isolate()) */
 			ks_list_del_init(&d->d_lru);
 			KS_WRITE_ONCE(l->nr, l->nr - 1);
-			d->d_flags &= ~KS_DCACHE_LRU_LIST;
+			__atomic_fetch_and(&d->d_flags, ~KS_DCACHE_LRU_LIST, __ATOMIC_RELAXED);
 		} else if (d->d_flags & KS_DCACHE_REFERENCED) {
 			/* LRU_ROTATE: a second chance */
-			d->d_flags &= ~KS_DCACHE_REFERENCED;
+			__atomic_fetch_and(&d->d_flags, ~KS_DCACHE_REFERENCED, __ATOMIC_RELAXED);
 			ks_list_del_init(&d->d_lru);
 			ks_list_add_tail(&d->d_lru, &l->list);
 		} else {
 			/* d_lru_shrink_move() */
 			ks_list_del_init(&d->d_lru);
 			KS_WRITE_ONCE(l->nr, l->nr - 1);
-			d->d_flags |= KS_DCACHE_SHRINK_LIST;
+			__atomic_fetch_or(&d->d_flags, KS_DCACHE_SHRINK_LIST, __ATOMIC_RELAXED);
 			ks_list_add_tail(&d->d_lru, dispose);
 		}
 		d_unlock(d);
