@@ -46,9 +46,13 @@ static int add(struct tree *t, const char *path, int depth, const char *text)
 {
 	if (t->n == MAX_LINES)
 		return -ENOSPC;
-	snprintf(t->l[t->n].path, sizeof(t->l[t->n].path), "%s", path);
+	if (snprintf(t->l[t->n].path, sizeof(t->l[t->n].path), "%s", path) >=
+	    (int)sizeof(t->l[t->n].path))
+		return -ENAMETOOLONG;
 	t->l[t->n].depth = depth;
-	snprintf(t->l[t->n].text, sizeof(t->l[t->n].text), "%s", text);
+	if (snprintf(t->l[t->n].text, sizeof(t->l[t->n].text), "%s", text) >=
+	    (int)sizeof(t->l[t->n].text))
+		return -ENAMETOOLONG;
 	t->n++;
 	return 0;
 }

@@ -201,13 +201,15 @@ static int procw_fits(const struct procw_env *e, const struct ks_procfs *fs)
 	return have > 0 && need > have ? -ENOMEM : 0;
 }
 
-int procw_env_build(const char *layout, const char *inode_list, const struct ks_topo *topo,
+int procw_env_build(const char *layout, const char *inode_list, unsigned int hash_bits,
+		    const struct ks_topo *topo,
 		    struct ks_lockstat *locks, struct ks_mem *mem, uint64_t threads, uint64_t fds,
 		    uint64_t vmas, struct procw_env *e)
 {
 	struct ks_tasks_opts to = {.topo = topo, .locks = locks, .mem = mem};
 	struct ks_procfs_opts po = {
-		.topo = topo, .locks = locks, .mem = mem, .inode_list = inode_list};
+		.topo = topo, .locks = locks, .mem = mem, .inode_list = inode_list,
+		.hash_bits = hash_bits};
 	int r;
 
 	memset(e, 0, sizeof(*e));
@@ -243,11 +245,15 @@ int procw_env_build(const char *layout, const char *inode_list, const struct ks_
 
 int procw_env_create(const struct kb_cell *c, struct procw_env *e)
 {
-	uint64_t threads, fds, vmas;
+	uint64_t threads, fds, vmas, hash_bits;
 	const char *inode_list;
 	int r;
 
 	r = kb_param_u64(c, "proc_threads", &threads);
+	if (!r)
+		r = kb_param_u64(c, "hash_bits", &hash_bits);
+	if (!r && (hash_bits < 4 || hash_bits > 24))
+		r = -EINVAL;
 	if (!r)
 		r = kb_param_u64(c, "proc_fds", &fds);
 	if (!r)
@@ -255,7 +261,7 @@ int procw_env_create(const struct kb_cell *c, struct procw_env *e)
 	if (!r)
 		r = kb_param_str(c, "inode_list", &inode_list);
 	if (!r)
-		r = procw_env_build(c->strategy, inode_list, c->topo, c->locks, c->mem, threads,
+		r = procw_env_build(c->strategy, inode_list, (unsigned int)hash_bits, c->topo, c->locks, c->mem, threads,
 				    fds, vmas, e);
 	return r;
 }

@@ -77,8 +77,9 @@ int procw_proc_create(struct ks_tasks *t, struct ks_mem *mem, uint64_t threads, 
 	{"proc_threads", "64", "T: threads of the modelled process (1..65536)"},                   \
 		{"proc_fds", "256", "N: open descriptors, one table shared by all threads"},       \
 		{"proc_vmas", "16", "M: file-backed mappings (map_files/ entries)"},               \
+		{"inode_list", "global", "superblock inode list: global or dlock"},                \
 	{                                                                                          \
-		"inode_list", "global", "superblock inode list: global or dlock"                   \
+		"hash_bits", "22", "log2 of dentry hash buckets, 4..24 (22: this kernel)"                       \
 	}
 
 static const struct kb_param_def procw_params[] = {
@@ -163,10 +164,12 @@ void procw_env_destroy(struct procw_env *e);
 int procw_env_create(const struct kb_cell *c, struct procw_env *e);
 
 /*
- * procw_env_build() - the same without a cell: @layout, @inode_list, where
+ * procw_env_build() - the same without a cell: @layout, @inode_list, @hash_bits (0: the
+ * dcache default), where
  * locks and bytes are counted, and the shape.
  */
-int procw_env_build(const char *layout, const char *inode_list, const struct ks_topo *topo,
+int procw_env_build(const char *layout, const char *inode_list, unsigned int hash_bits,
+		    const struct ks_topo *topo,
 		    struct ks_lockstat *locks, struct ks_mem *mem, uint64_t threads, uint64_t fds,
 		    uint64_t vmas, struct procw_env *e);
 

@@ -351,7 +351,7 @@ static void model_check(const struct shape *s, const struct real_result *r)
 		struct ks_procfs_stats before, after;
 
 		ks_test_env_init(&te, "synthetic:core:2 pu:1");
-		assert_int_equal(procw_env_build(layouts[i], "global", te.topo, te.locks, te.mem,
+		assert_int_equal(procw_env_build(layouts[i], "global", 0, te.topo, te.locks, te.mem,
 						 r->threads, r->fds, r->vmas, &e),
 				 0);
 		assert_int_equal(procw_env_stats(&e, &before), 0);
