@@ -187,7 +187,7 @@ static void *run(void *arg)
 
 	ks_rcu_register_thread();
 	ks_cpu_set_current((t->id * 37) % s->nr_cpus);
-	while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
+	do { /* at least one pass, however late this thread starts */
 		switch (t->role) {
 		case WALKER:
 			walk_once(s, &x);
@@ -252,7 +252,7 @@ static void *run(void *arg)
 			break;
 		}
 		}
-	}
+	} while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED));
 	ks_rcu_unregister_thread();
 	return NULL;
 }

@@ -132,7 +132,7 @@ static void *run(void *arg)
 
 	ks_rcu_register_thread();
 	ks_cpu_set_current((w->id * 7) % s->nr_cpus);
-	while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
+	do { /* at least one pass, however late this thread starts */
 		struct ks_mm *mm = grab_current(s);
 
 		if (!mm)
@@ -142,7 +142,7 @@ static void *run(void *arg)
 		else
 			user(w, mm);
 		assert_int_equal(ks_mmdrop(mm), 0);
-	}
+	} while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED));
 	ks_rcu_unregister_thread();
 	return NULL;
 }

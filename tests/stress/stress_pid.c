@@ -86,7 +86,7 @@ static void *worker_fn(void *arg)
 
 	ks_cpu_set_current(w->cpu);
 	ks_rcu_register_thread();
-	while (!__atomic_load_n(&sh->stop, __ATOMIC_RELAXED)) {
+	do { /* at least one pass, however late this thread is scheduled */
 		unsigned int r = rnd(&w->seed);
 		int which = r % NR_NS;
 		struct ks_pid_ns *ns = sh->ns[which];
@@ -134,7 +134,7 @@ static void *worker_fn(void *arg)
 		}
 		}
 		ops++;
-	}
+	} while (!__atomic_load_n(&sh->stop, __ATOMIC_RELAXED));
 	while (w->nheld)
 		drop_one(w, w->nheld - 1);
 	__atomic_fetch_add(&sh->ops, ops, __ATOMIC_RELAXED);

@@ -138,7 +138,7 @@ static void *walker(void *arg)
 	ks_rcu_register_thread();
 	ks_cpu_set_current(wk->id);
 	w->s = s;
-	while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
+	do { /* at least one pass, however late this thread starts */
 		if (ks_procfs_root(s->fs, &root)) {
 			bad(s, "root", -1);
 			break;
@@ -147,7 +147,7 @@ static void *walker(void *arg)
 		walk_dir(w, root, true);
 		ks_procfs_put(root);
 		__atomic_add_fetch(&s->walks, 1, __ATOMIC_RELAXED);
-	}
+	} while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED));
 	free(w);
 	ks_rcu_unregister_thread();
 	return NULL;
@@ -275,8 +275,9 @@ static void *mutator(void *arg)
 
 	ks_rcu_register_thread();
 	ks_cpu_set_current(wk->id);
-	while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED))
+	do /* at least one pass, however late this thread starts */
 		mutate(s, &p, &wk->seed);
+	while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED));
 	proc_end(s, &p);
 	ks_rcu_unregister_thread();
 	return NULL;

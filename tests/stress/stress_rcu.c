@@ -110,7 +110,7 @@ static void *reader(void *arg)
 		t->err = 1;
 		return NULL;
 	}
-	while (!__atomic_load_n(&sh->stop, __ATOMIC_RELAXED)) {
+	do { /* at least one pass, however late this thread is scheduled */
 		bool nest = rnd(&seed) & 1;
 		struct node *n, *s;
 		int expect = 0;
@@ -140,7 +140,7 @@ static void *reader(void *arg)
 		if (t->err)
 			break;
 		t->ops++;
-	}
+	} while (!__atomic_load_n(&sh->stop, __ATOMIC_RELAXED));
 	ks_rcu_unregister_thread();
 	return NULL;
 }
@@ -195,7 +195,7 @@ static void *writer(void *arg)
 		t->err = 1;
 		return NULL;
 	}
-	while (!__atomic_load_n(&sh->stop, __ATOMIC_RELAXED)) {
+	do { /* at least one pass, however late this thread is scheduled */
 		uint64_t r = rnd(&seed);
 		int rc;
 
@@ -218,7 +218,7 @@ static void *writer(void *arg)
 			break;
 		}
 		t->ops++;
-	}
+	} while (!__atomic_load_n(&sh->stop, __ATOMIC_RELAXED));
 	ks_rcu_unregister_thread();
 	return NULL;
 }

@@ -96,7 +96,7 @@ static void *cloner_main(void *arg)
 	struct cloner *c = arg;
 
 	ks_rcu_register_thread();
-	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+	do { /* at least one pass, however late this thread starts */
 		struct ks_task *sh;
 
 		if (ks_task_clone(c->s->e.t, c->parent, KS_CLONE_VM, &sh))
@@ -107,7 +107,7 @@ static void *cloner_main(void *arg)
 		assert_int_equal(ks_task_exit(sh, 0), 0);
 		assert_int_equal(ks_task_reap(sh, NULL), 0);
 		assert_int_equal(ks_task_put(sh), 0);
-	}
+	} while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE));
 	ks_rcu_unregister_thread();
 	return NULL;
 }
@@ -160,12 +160,12 @@ static void *worker_main(void *arg)
 
 	ks_rcu_register_thread();
 	ks_cpu_set_current(w->id);
-	while (ks_clock_ns() < w->s->end_ns) {
+	do { /* at least one pass, however late this thread starts */
 		if (w->id % 2)
 			sharer_round(w);
 		else
 			kill_round(w);
-	}
+	} while (ks_clock_ns() < w->s->end_ns);
 	ks_rcu_unregister_thread();
 	return NULL;
 }

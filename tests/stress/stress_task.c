@@ -343,12 +343,12 @@ static void *run(void *arg)
 
 	ks_rcu_register_thread();
 	ks_cpu_set_current((w->id * 13) % s->nr_cpus);
-	while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
+	do { /* at least one pass, however late this thread starts */
 		if (w->walker)
 			walker_step(w);
 		else
 			worker_step(w);
-	}
+	} while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED));
 	if (!w->walker)
 		worker_finish(w);
 	ks_rcu_unregister_thread();
@@ -429,7 +429,7 @@ static void *grow_reader(void *arg)
 	int fd, n;
 
 	ks_rcu_register_thread();
-	while (!__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE)) {
+	do { /* at least one pass, however late this thread starts */
 		for (fd = 0; fd < 4; fd++)
 			if (ks_task_fd_path(g->p, fd, buf, sizeof(buf), NULL) != 7 ||
 			    strcmp(buf, "/stable"))
@@ -440,7 +440,7 @@ static void *grow_reader(void *arg)
 		if (n < 4)
 			abort();
 		__atomic_add_fetch(&g->reads, 1, __ATOMIC_RELAXED);
-	}
+	} while (!__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE));
 	ks_rcu_unregister_thread();
 	return NULL;
 }
