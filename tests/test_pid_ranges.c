@@ -371,6 +371,94 @@ static void test_first_fork_fails(void **state)
 	rt_fini(&t);
 }
 
+/*
+ * A populated id space: one live pid in every range, so no slot is empty.
+ * Allocation adopts the detached ranges in cursor order and hands out their
+ * free numbers, skipping the live ones: no steal, no new carve, and
+ * pid_range_lock (pcpu-range) once per adopted range, not once per fork.
+ */
+static void test_adopt_populated(void **state)
+{
+	enum { PID_MAX = 8192, KEEP = 7, M = 4000 };
+	struct ks_pid_range_stats before, after;
+	static struct ks_pid *pids[PID_MAX];
+	int last[2] = { 0, 0 };
+	uint64_t locks;
+	struct rt t;
+
+	memset(pids, 0, sizeof(pids));
+	rt_init(&t, state, TOPO_2, PID_MAX);
+	for (int nr = 1; nr < PID_MAX; nr++)
+		assert_int_equal(alloc_on(&t, t.root, 0, &pids[nr]), nr);
+	for (int nr = 2; nr < PID_MAX; nr++) {
+		if (nr % 256 != KEEP) {
+			assert_int_equal(ks_pid_free(pids[nr]), 0);
+			pids[nr] = NULL;
+		}
+	}
+	assert_int_equal(live_ranges(&t), PID_MAX / 256);
+	assert_int_equal(ks_pid_ns_range_stats(t.root, &before), 0);
+	assert_int_equal(before.carves, PID_MAX / 256);
+	locks = lock_acq(&t, "pid_range_lock");
+	/* the cursor wrapped: slot 0 is below 300, slot 1 starts at 300 */
+	assert_int_equal(alloc_on(&t, t.root, 0, &pids[300]), 300);
+	assert_int_equal(alloc_on(&t, t.root, 1, &pids[512]), 512);
+	last[0] = 300;
+	last[1] = 512;
+	for (int i = 2; i < M; i++) {
+		struct ks_pid *p = NULL;
+		int cpu = i % 2, nr = alloc_on(&t, t.root, cpu, &p);
+
+		assert_in_range(nr, 300, PID_MAX - 1);
+		assert_null(pids[nr]); /* never a live number */
+		assert_true(nr % 256 != KEEP);
+		assert_true(nr > last[cpu]); /* per CPU increasing within the lap */
+		last[cpu] = nr;
+		pids[nr] = p;
+	}
+	assert_int_equal(ks_pid_ns_range_stats(t.root, &after), 0);
+	assert_int_equal(after.steals, before.steals);
+	assert_int_equal(after.carves, before.carves);
+	/* 255 free numbers per range (fewer in slot 1): about M / 255 ranges */
+	assert_in_range(after.adoptions - before.adoptions, M / 255, M / 255 + 3);
+	assert_int_equal(lock_acq(&t, "pid_range_lock") - locks,
+			 lockfree(&t) ? 0 : after.adoptions - before.adoptions);
+	for (int nr = 1; nr < PID_MAX; nr++)
+		if (pids[nr])
+			assert_int_equal(ks_pid_free(pids[nr]), 0);
+	/* every detached range retired; the two CPUs' current ones stay */
+	assert_int_equal(live_ranges(&t), 2);
+	rt_fini(&t);
+}
+
+/* Counting and arguments of ks_pid_ns_range_stats(). */
+static void test_range_stats_args(void **state)
+{
+	struct ks_pid_range_stats st;
+	struct ks_pid_space *s;
+	struct ks_pid_ns *root;
+	struct ks_pid_opts o = { 0 };
+	struct rt t;
+
+	rt_init(&t, state, TOPO_1, 0);
+	assert_int_equal(ks_pid_ns_range_stats(NULL, &st), -EINVAL);
+	assert_int_equal(ks_pid_ns_range_stats(t.root, NULL), -EINVAL);
+	assert_int_equal(ks_pid_ns_range_stats(t.root, &st), 0);
+	assert_int_equal(st.carves + st.adoptions + st.retires + st.steals, 0);
+	assert_int_equal(alloc_on(&t, t.root, 0, NULL), 1);
+	assert_int_equal(ks_pid_ns_range_stats(t.root, &st), 0);
+	assert_int_equal(st.carves, 1);
+	/* a strategy without ranges */
+	o.topo = t.env.topo;
+	o.locks = t.env.locks;
+	o.mem = t.env.mem;
+	assert_int_equal(ks_pid_space_create("idr-relock", &o, &s), 0);
+	assert_int_equal(ks_pid_ns_root(s, &root), 0);
+	assert_int_equal(ks_pid_ns_range_stats(root, &st), -EOPNOTSUPP);
+	assert_int_equal(ks_pid_space_destroy(s), 0);
+	rt_fini(&t);
+}
+
 #define BOTH(fn)                                                  \
 	cmocka_unit_test_prestate(fn, (void *)"pcpu-range"),      \
 	cmocka_unit_test_prestate(fn, (void *)"pcpu-lockfree")
@@ -389,6 +477,8 @@ int main(void)
 		BOTH(test_depth_lock_trips),
 		BOTH(test_first_fork_fails),
 		BOTH(test_carve_locks),
+		BOTH(test_adopt_populated),
+		BOTH(test_range_stats_args),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,6 +31,7 @@ struct spawn {
 	int nr_threads;
 	uint64_t reuse_pid_max, reuse_live, live;
 	int64_t base_live; /* pids live after setup: the inits and the population */
+	struct ks_pid_range_stats base_ranges; /* summed over levels, after setup */
 	const char *strategy;
 	const struct ks_topo *topo;
 };
@@ -42,6 +43,27 @@ static const struct kb_param_def spawn_params[] = {
 	{ "reuse_live", "64", "pids kept alive during the reuse-distance measurement" },
 	{ NULL, NULL, NULL },
 };
+
+/*
+ * Range strategies: their counts summed over every level of the cell's
+ * chain. Return 0, or -EOPNOTSUPP for the other strategies.
+ */
+static int range_counts(const struct pidw_env *e, struct ks_pid_range_stats *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (int i = 0; i <= e->depth; i++) {
+		struct ks_pid_range_stats rs;
+		int ret = ks_pid_ns_range_stats(e->ns[i], &rs);
+
+		if (ret)
+			return ret;
+		sum->carves += rs.carves;
+		sum->adoptions += rs.adoptions;
+		sum->retires += rs.retires;
+		sum->steals += rs.steals;
+	}
+	return 0;
+}
 
 /*
  * Spread sp->live pids over the number space of every level: before each
@@ -72,6 +94,8 @@ static int populate(struct spawn *sp)
 		ret = ks_pid_stats(e->space, &st);
 	if (!ret)
 		sp->base_live = (int64_t)st.live;
+	if (!ret)
+		range_counts(e, &sp->base_ranges);
 	pidw_rcu_exit(reg);
 	return ret;
 }
@@ -225,6 +249,17 @@ static int spawn_report(void *state, struct kb_metrics *m, struct kb_series *ser
 		return -EIO;
 	kb_metric_set(m, "live", (double)sp->live);
 	kb_metric_set(m, "depth", sp->env.depth);
+	{
+		struct ks_pid_range_stats rs;
+
+		/* how the measured ops got their ranges (all levels, setup excluded) */
+		if (!range_counts(&sp->env, &rs)) {
+			kb_metric_set(m, "range_carves", (double)(rs.carves - sp->base_ranges.carves));
+			kb_metric_set(m, "range_adoptions",
+				      (double)(rs.adoptions - sp->base_ranges.adoptions));
+			kb_metric_set(m, "range_steals", (double)(rs.steals - sp->base_ranges.steals));
+		}
+	}
 	return measure_reuse(sp, m);
 }
 

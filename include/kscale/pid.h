@@ -275,6 +275,34 @@ int ks_pid_ns_set_last_pid(struct ks_pid_ns *ns, int last_pid, bool privileged);
  */
 int ks_pid_ns_disable(struct ks_pid_ns *ns);
 
+/**
+ * struct ks_pid_range_stats - how a range strategy (pcpu-range,
+ * pcpu-lockfree) got its ranges in one namespace.
+ * @carves:    empty slots filled with a new range of 256 numbers (set_tid's
+ *             one-number ranges included).
+ * @adoptions: detached ranges that still held live numbers, taken over by a
+ *             CPU to hand out their free ones (what a populated id space
+ *             needs: see docs/pid.md, "A populated machine").
+ * @retires:   ranges emptied and freed after a grace period.
+ * @steals:    numbers taken from any range because no slot could be carved
+ *             or adopted (a nearly full namespace).
+ */
+struct ks_pid_range_stats {
+	uint64_t carves;
+	uint64_t adoptions;
+	uint64_t retires;
+	uint64_t steals;
+};
+
+/**
+ * ks_pid_ns_range_stats() - snapshot @ns's range counts.
+ * @ns: namespace. @out: receives the counts (relaxed reads: exact once the
+ *      namespace is quiescent).
+ * Context: any thread. Return: 0; -EINVAL for NULL arguments; -EOPNOTSUPP
+ * when the space's strategy does not number with ranges.
+ */
+int ks_pid_ns_range_stats(const struct ks_pid_ns *ns, struct ks_pid_range_stats *out);
+
 /* ---- pids -------------------------------------------------------------- */
 
 /** Caller may use set_tid (CAP_CHECKPOINT_RESTORE in every user namespace). */

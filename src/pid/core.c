@@ -233,6 +233,16 @@ int ks_pid_ns_last_pid(const struct ks_pid_ns *ns)
 	return ns ? ns->space->ops->last_pid(ns) : -EINVAL;
 }
 
+int ks_pid_ns_range_stats(const struct ks_pid_ns *ns, struct ks_pid_range_stats *out)
+{
+	if (!ns || !out)
+		return -EINVAL;
+	if (!ns->space->ops->range_stats)
+		return -EOPNOTSUPP;
+	ns->space->ops->range_stats(ns, out);
+	return 0;
+}
+
 int ks_pid_ns_set_last_pid(struct ks_pid_ns *ns, int last_pid, bool privileged)
 {
 	if (!ns)

@@ -101,10 +101,15 @@ static int range_take(struct kpr_range *r, int pid_max)
 
 		if ((s & (KPR_ST_DETACHED | KPR_ST_DEAD)) || off >= (uint32_t)lim)
 			return 0;
+		/* an adopted range: skip the numbers still live from before */
+		off = (uint32_t)kpr_next_zero(r->bitmap, (int)off, lim);
+		if (off >= (uint32_t)lim)
+			return 0;
 		/* reserve the offset and count it live in one cmpxchg */
 		if (!__atomic_compare_exchange_n(&r->state, &s,
-						 s + (1u << KPR_ST_NEXT_SHIFT) + 1, false,
-						 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+						 ((s & ~KPR_ST_NEXT_MASK) |
+						  ((off + 1) << KPR_ST_NEXT_SHIFT)) + 1,
+						 false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 			continue;
 		if (!bit_test_and_set(r->bitmap, (int)off))
 			return r->base + (int)off;
@@ -112,6 +117,33 @@ static int range_take(struct kpr_range *r, int pid_max)
 		range_put(r);
 		s = __atomic_load_n(&r->state, __ATOMIC_RELAXED);
 	}
+}
+
+/*
+ * kpr_adopt callback (lock-free carving, under RCU): take over a detached
+ * range with a free number at or after @from. The cmpxchg that clears
+ * DETACHED and resets the hand-out cursor races with try_retire()'s
+ * cmpxchg to DEAD and with other adopters: exactly one wins. A thread that
+ * still holds the range as its CPU's former current one (threads sharing a
+ * CPU index) may take a number from it after the adoption: numbers stay
+ * unique (the state word and the bitmap arbitrate), only that thread's
+ * per-CPU order is not kept.
+ */
+static bool pl_adopt(struct kpr_range *r, int from, int pid_max, void *arg)
+{
+	int lim = kpr_limit(r, pid_max);
+	uint32_t s = __atomic_load_n(&r->state, __ATOMIC_ACQUIRE);
+
+	do {
+		if (!(s & KPR_ST_DETACHED) || (s & KPR_ST_DEAD) ||
+		    kpr_next_zero(r->bitmap, from, lim) >= lim)
+			return false;
+	} while (!__atomic_compare_exchange_n(&r->state, &s,
+					      (s & ~(KPR_ST_DETACHED | KPR_ST_NEXT_MASK)) |
+						      ((uint32_t)from << KPR_ST_NEXT_SHIFT),
+					      false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+	__atomic_store_n(&r->owner, *(int *)arg, __ATOMIC_RELAXED);
+	return true;
 }
 
 static int fast_alloc(struct kpr_ns *pns, int cpu, int pid_max)
@@ -178,12 +210,19 @@ static int slow_alloc(struct kpr_space *sp, struct kpr_ns *pns, int cpu, int pid
 			__atomic_store_n(&pns->cur[cpu].r, NULL, __ATOMIC_RELEASE);
 			range_detach(old);
 		}
+		const struct kpr_adopt adopt = { .fn = pl_adopt, .arg = &cpu };
+		struct kpr_range *got;
+
 		fresh->owner = cpu;
-		ret = kpr_carve_lockless(&pns->dir, fresh, pid_max);
+		ret = kpr_carve_lockless(&pns->dir, fresh, pid_max, &adopt, &got);
 		if (!ret) {
-			nr = range_take(fresh, pid_max);
-			__atomic_store_n(&pns->cur[cpu].r, fresh, __ATOMIC_RELEASE);
-			fresh = NULL;
+			nr = range_take(got, pid_max);
+			__atomic_store_n(&pns->cur[cpu].r, got, __ATOMIC_RELEASE);
+			if (got == fresh)
+				fresh = NULL;
+			/* a steal or set_tid emptied the adopted range first */
+			if (!nr)
+				ret = -EAGAIN;
 		}
 	}
 	ks_spin_unlock(&pc->lock);
@@ -256,13 +295,15 @@ static int tid_alloc(struct kpr_space *sp, struct kpr_ns *pns, int cpu, int nr, 
  */
 static void unborn_put(struct kpr_space *sp, struct kpr_ns *pns, struct kpr_range *r)
 {
-	struct kpr_cpu *pc = sp->cpu[r->owner];
+	int owner = __atomic_load_n(&r->owner, __ATOMIC_RELAXED);
+	struct kpr_cpu *pc = sp->cpu[owner];
 	uint32_t s;
 
+	/* an adopter may have moved it meanwhile: then cur[owner] is not r */
 	ks_spin_lock(&pc->lock);
 	s = __atomic_load_n(&r->state, __ATOMIC_ACQUIRE);
-	if (pns->cur[r->owner].r == r && !(s & (KPR_ST_USED_MASK | KPR_ST_DETACHED))) {
-		__atomic_store_n(&pns->cur[r->owner].r, NULL, __ATOMIC_RELEASE);
+	if (pns->cur[owner].r == r && !(s & (KPR_ST_USED_MASK | KPR_ST_DETACHED))) {
+		__atomic_store_n(&pns->cur[owner].r, NULL, __ATOMIC_RELEASE);
 		range_detach(r);
 		kpr_reset_cursor(&pns->dir);
 	}
@@ -401,4 +442,5 @@ const struct ks_pid_ops ks_pid_pcpu_lockfree_ops = {
 	.last_pid = kpr_ns_last_pid,
 	.set_last_pid = pl_set_last_pid,
 	.disable = pl_disable,
+	.range_stats = kpr_ns_range_stats,
 };

@@ -62,6 +62,59 @@ static void maybe_retire(struct kpr_range *r)
 	}
 }
 
+/*
+ * Lock @r's lock, given that @held (or NULL) is held and is released if it is
+ * not @r's. An adopter moves r->lock while holding the old one (pr_adopt()),
+ * so the pointer read is stable once the lock it names is held.
+ */
+static struct ks_spinlock *range_lock(struct kpr_range *r, struct ks_spinlock *held)
+{
+	for (;;) {
+		struct ks_spinlock *l = __atomic_load_n(&r->lock, __ATOMIC_ACQUIRE);
+
+		if (l == held)
+			return held;
+		if (held)
+			ks_spin_unlock(held);
+		ks_spin_lock(l);
+		held = l;
+	}
+}
+
+struct pr_adopter {
+	struct ks_spinlock *lock; /* the adopting CPU's, held */
+	int cpu;
+};
+
+/*
+ * kpr_adopt callback, under the adopting CPU's lock, the directory lock and
+ * RCU: take over a detached range that still has a free number at or after
+ * @from. Its lock is another CPU's (or ours): only a trylock, so two CPU
+ * locks are never waited for at once; a busy one is skipped.
+ */
+static bool pr_adopt(struct kpr_range *r, int from, int pid_max, void *arg)
+{
+	struct pr_adopter *a = arg;
+	struct ks_spinlock *l = __atomic_load_n(&r->lock, __ATOMIC_ACQUIRE);
+	bool ok = false;
+	int lim;
+
+	if (l != a->lock && ks_spin_trylock(l) != 1)
+		return false;
+	lim = kpr_limit(r, pid_max);
+	/* adopters hold the directory lock: nobody else moves r->lock now */
+	if (!r->dead && r->detached && kpr_next_zero(r->bitmap, from, lim) < lim) {
+		r->detached = false;
+		r->next = (uint16_t)from;
+		r->owner = a->cpu;
+		__atomic_store_n(&r->lock, a->lock, __ATOMIC_RELEASE);
+		ok = true;
+	}
+	if (l != a->lock)
+		ks_spin_unlock(l);
+	return ok;
+}
+
 /* Under the CPU's lock: the next number of its current range, or 0. */
 static int fast_alloc(struct kpr_ns *pns, int cpu, int pid_max)
 {
@@ -98,11 +151,12 @@ static int steal(struct kpr_ns *pns, int pid_max)
 	ks_rcu_read_lock();
 	for (int slot = 0; slot < nslots && !nr; slot++) {
 		struct kpr_range *r = kpr_range_of(&pns->dir, slot ? slot << KPR_SHIFT : 1);
+		struct ks_spinlock *held;
 		int lo, off, lim;
 
 		if (!r)
 			continue;
-		ks_spin_lock(r->lock);
+		held = range_lock(r, NULL);
 		if (!r->dead) {
 			lo = min - r->base > r->lo ? min - r->base : r->lo;
 			lim = kpr_limit(r, pid_max);
@@ -113,7 +167,7 @@ static int steal(struct kpr_ns *pns, int pid_max)
 				nr = r->base + off;
 			}
 		}
-		ks_spin_unlock(r->lock);
+		ks_spin_unlock(held);
 	}
 	ks_rcu_read_unlock();
 	if (nr)
@@ -134,13 +188,20 @@ static int slow_alloc(struct kpr_space *sp, struct kpr_ns *pns, int cpu, int pid
 	/* another thread on this CPU may have carved meanwhile */
 	nr = fast_alloc(pns, cpu, pid_max);
 	if (!nr) {
+		struct pr_adopter a = { .lock = &pc->lock, .cpu = cpu };
+		const struct kpr_adopt adopt = { .fn = pr_adopt, .arg = &a };
+		struct kpr_range *got;
+
 		fresh->lock = &pc->lock;
 		fresh->owner = cpu;
-		ret = kpr_carve(&pns->dir, fresh, pid_max);
+		ret = kpr_carve(&pns->dir, fresh, pid_max, &adopt, &got);
 		if (!ret) {
-			pns->cur[cpu].r = fresh;
-			fresh = NULL;
+			pns->cur[cpu].r = got;
+			if (got == fresh)
+				fresh = NULL;
 			nr = fast_alloc(pns, cpu, pid_max);
+			if (!nr) /* cannot happen: we hold the range's lock */
+				ret = -EAGAIN;
 		}
 	}
 	ks_spin_unlock(&pc->lock);
@@ -167,7 +228,8 @@ static int tid_alloc(struct kpr_space *sp, struct kpr_ns *pns, int cpu, int nr, 
 		ks_rcu_read_lock();
 		r = kpr_range_of(&pns->dir, nr);
 		if (r) {
-			ks_spin_lock(r->lock);
+			struct ks_spinlock *held = range_lock(r, NULL);
+
 			if (!r->dead) {
 				if (kpr_test(r->bitmap, off)) {
 					ret = -EEXIST;
@@ -176,11 +238,11 @@ static int tid_alloc(struct kpr_space *sp, struct kpr_ns *pns, int cpu, int nr, 
 					r->used++;
 					ret = nr;
 				}
-				ks_spin_unlock(r->lock);
+				ks_spin_unlock(held);
 				ks_rcu_read_unlock();
 				break;
 			}
-			ks_spin_unlock(r->lock);
+			ks_spin_unlock(held);
 		}
 		ks_rcu_read_unlock();
 		if (!fresh) {
@@ -224,12 +286,7 @@ static void release(struct ks_pid *pid)
 
 		if (nr <= 0 || !r)
 			continue;
-		if (r->lock != held) {
-			if (held)
-				ks_spin_unlock(held);
-			held = r->lock;
-			ks_spin_lock(held);
-		}
+		held = range_lock(r, held);
 		__atomic_store_n(&r->pids[off], NULL, __ATOMIC_RELEASE);
 		bm_clear(r->bitmap, off);
 		r->used--;
@@ -405,4 +462,5 @@ const struct ks_pid_ops ks_pid_pcpu_range_ops = {
 	.last_pid = kpr_ns_last_pid,
 	.set_last_pid = pr_set_last_pid,
 	.disable = pr_disable,
+	.range_stats = kpr_ns_range_stats,
 };

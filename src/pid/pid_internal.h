@@ -158,6 +158,8 @@ struct ks_pid_ops {
 	void (*set_last_pid)(struct ks_pid_ns *ns, int last_pid);
 	/* disable - disable_pid_allocation(): clear KS_PIDNS_ADDING. */
 	void (*disable)(struct ks_pid_ns *ns);
+	/* range_stats - optional (range strategies): ks_pid_ns_range_stats(). */
+	void (*range_stats)(const struct ks_pid_ns *ns, struct ks_pid_range_stats *out);
 };
 
 /*

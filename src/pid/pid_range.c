@@ -204,25 +204,37 @@ static bool install(struct kpr_range **chunk, struct kpr_range *r, int slot, int
 					   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 }
 
-static bool slot_busy(const struct kpr_dir *d, int slot)
+/* Where a range of @slot with window [lo, hi) starts handing out. */
+static int first_offset(const struct kpr_dir *d, int slot, int lo, int hi, bool locked)
 {
-	return slot_load(d, slot) != NULL;
+	int hint = locked ? __atomic_load_n(&d->hint, __ATOMIC_RELAXED) : -1;
+
+	if (hint >= 0 && hint >> KPR_SHIFT == slot &&
+	    (hint & (KPR_SIZE - 1)) > lo && (hint & (KPR_SIZE - 1)) < hi)
+		return hint & (KPR_SIZE - 1);
+	return lo;
 }
 
 /*
  * One pass over the slots from the cursor, cyclically. @locked: under
- * d->lock, where an ns_last_pid hint may apply; otherwise lock-free.
+ * d->lock, where an ns_last_pid hint may apply; otherwise lock-free. An
+ * empty slot gets @fresh; a slot holding a detached range is offered to
+ * @adopt (NULL: never), which takes it over when it still has a free
+ * number at or after the offset it is given. *@out is the range the caller
+ * now hands out from.
  */
-static int carve(struct kpr_dir *d, struct kpr_range *r, int pid_max, bool locked)
+static int carve(struct kpr_dir *d, struct kpr_range *fresh, int pid_max, bool locked,
+		 const struct kpr_adopt *adopt, struct kpr_range **out)
 {
 	int nslots = (pid_max + KPR_SIZE - 1) >> KPR_SHIFT;
 	int cursor = __atomic_load_n(&d->cursor, __ATOMIC_RELAXED);
-	int slot = cursor, lo, hi;
+	int slot = cursor, lo, hi, ret = -EAGAIN;
 
+	/* a detached range may be retired (and freed) while we look at it */
+	ks_rcu_read_lock();
 	/* every slot once, plus the one visited again after the wrap */
 	for (int tries = 0; tries <= nslots + 1; tries++, slot++) {
-		struct kpr_range **chunk;
-		int next, hint;
+		struct kpr_range **chunk, *r;
 
 		if (slot >= nslots) {
 			slot = 0;
@@ -230,45 +242,58 @@ static int carve(struct kpr_dir *d, struct kpr_range *r, int pid_max, bool locke
 			if (locked)
 				__atomic_store_n(&d->hint, -1, __ATOMIC_RELAXED);
 		}
-		if (!slot_window(d, slot, pid_max, &lo, &hi) || slot_busy(d, slot))
+		if (!slot_window(d, slot, pid_max, &lo, &hi))
 			continue;
-		chunk = chunk_get(d, slot);
-		if (!chunk)
-			return -ENOMEM;
-		next = lo;
-		hint = locked ? __atomic_load_n(&d->hint, __ATOMIC_RELAXED) : -1;
-		if (hint >= 0 && hint >> KPR_SHIFT == slot &&
-		    (hint & (KPR_SIZE - 1)) > lo && (hint & (KPR_SIZE - 1)) < hi)
-			next = hint & (KPR_SIZE - 1);
-		if (!install(chunk, r, slot, lo, hi, next, false))
-			continue;
+		r = slot_load(d, slot);
+		if (r) {
+			int from = first_offset(d, slot, lo, hi, locked);
+
+			if (!adopt || !adopt->fn(r, from > r->lo ? from : r->lo, pid_max, adopt->arg))
+				continue;
+			__atomic_fetch_add(&d->st.adoptions, 1, __ATOMIC_RELAXED);
+		} else {
+			chunk = chunk_get(d, slot);
+			if (!chunk) {
+				ret = -ENOMEM;
+				break;
+			}
+			if (!install(chunk, fresh, slot, lo, hi,
+				     first_offset(d, slot, lo, hi, locked), false))
+				continue;
+			r = fresh;
+			__atomic_fetch_add(&d->st.carves, 1, __ATOMIC_RELAXED);
+		}
 		if (locked)
 			__atomic_store_n(&d->hint, -1, __ATOMIC_RELAXED);
 		/* forward only; a racing carver may have moved it already */
 		__atomic_compare_exchange_n(&d->cursor, &cursor, slot + 1, false,
 					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&d->st.carves, 1, __ATOMIC_RELAXED);
-		return 0;
+		*out = r;
+		ret = 0;
+		break;
 	}
-	return -EAGAIN;
+	ks_rcu_read_unlock();
+	return ret;
 }
 
-int kpr_carve(struct kpr_dir *d, struct kpr_range *r, int pid_max)
+int kpr_carve(struct kpr_dir *d, struct kpr_range *fresh, int pid_max,
+	      const struct kpr_adopt *adopt, struct kpr_range **out)
 {
 	int ret;
 
 	ks_spin_lock(&d->lock);
-	ret = carve(d, r, pid_max, true);
+	ret = carve(d, fresh, pid_max, true, adopt, out);
 	ks_spin_unlock(&d->lock);
 	return ret;
 }
 
-int kpr_carve_lockless(struct kpr_dir *d, struct kpr_range *r, int pid_max)
+int kpr_carve_lockless(struct kpr_dir *d, struct kpr_range *fresh, int pid_max,
+		       const struct kpr_adopt *adopt, struct kpr_range **out)
 {
 	/* an ns_last_pid write is pending: let the lock apply it */
 	if (__atomic_load_n(&d->hint, __ATOMIC_RELAXED) >= 0)
-		return kpr_carve(d, r, pid_max);
-	return carve(d, r, pid_max, false);
+		return kpr_carve(d, fresh, pid_max, adopt, out);
+	return carve(d, fresh, pid_max, false, adopt, out);
 }
 
 int kpr_carve_at(struct kpr_dir *d, struct kpr_range *r, int nr, int pid_max)
@@ -331,9 +356,12 @@ int kpr_get_last(struct kpr_dir *d)
 	return (__atomic_load_n(&d->cursor, __ATOMIC_RELAXED) << KPR_SHIFT) - 1;
 }
 
-void kpr_read_stats(struct kpr_dir *d, struct kpr_stats *out)
+void kpr_ns_range_stats(const struct ks_pid_ns *ns, struct ks_pid_range_stats *out)
 {
+	const struct kpr_dir *d = &((const struct kpr_ns *)ns->priv)->dir;
+
 	out->carves = __atomic_load_n(&d->st.carves, __ATOMIC_RELAXED);
+	out->adoptions = __atomic_load_n(&d->st.adoptions, __ATOMIC_RELAXED);
 	out->retires = __atomic_load_n(&d->st.retires, __ATOMIC_RELAXED);
 	out->steals = __atomic_load_n(&d->st.steals, __ATOMIC_RELAXED);
 }

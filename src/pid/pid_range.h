@@ -44,6 +44,7 @@
 struct ks_pid;
 struct ks_pid_ns;
 struct ks_pid_space;
+struct ks_pid_range_stats;
 
 #define KPR_SHIFT 8
 #define KPR_SIZE (1 << KPR_SHIFT)	/* numbers per range */
@@ -86,7 +87,8 @@ struct kpr_range {
 };
 
 struct kpr_stats {
-	uint64_t carves;
+	uint64_t carves;	/* empty slots filled with a new range */
+	uint64_t adoptions;	/* detached, partly used ranges taken over */
 	uint64_t retires;
 	uint64_t steals;
 };
@@ -166,14 +168,38 @@ struct kpr_range *kpr_range_new(struct kpr_dir *d);
 void kpr_range_free_now(struct kpr_dir *d, struct kpr_range *r);
 
 /*
- * kpr_carve() - install @r in the next free slot at or after the carve
- * cursor whose window below @pid_max is not empty, cyclically.
- * Return: 0 (r->base/lo/hi/next set), -EAGAIN when every slot is taken,
- * -ENOMEM when a directory chunk could not be allocated.
+ * Adopting a partly used range. A range is detached when its CPU is done
+ * with it, but it stays in its slot while any of its numbers is live; on a
+ * machine whose long-lived processes are spread over the id space (what the
+ * cursor's laps leave behind), nearly every slot holds such a range and an
+ * empty one may not exist at all. So carving, at each occupied slot it
+ * passes, offers the range to @fn, which takes it over for the calling CPU
+ * (it becomes that CPU's current range, handing out its free numbers in
+ * increasing order from @from) and returns true, or returns false when the
+ * range is not detached, is dead, has no free number at or after @from
+ * below @pid_max, or cannot be taken now. This is ours, not the sketch's.
  */
-int kpr_carve(struct kpr_dir *d, struct kpr_range *r, int pid_max);
+struct kpr_adopt {
+	bool (*fn)(struct kpr_range *r, int from, int pid_max, void *arg);
+	void *arg;
+};
+
+/*
+ * kpr_carve() - give the calling CPU its next range: the first slot at or
+ * after the carve cursor, cyclically, whose window below @pid_max is not
+ * empty and which is either empty (@fresh is installed there) or holds a
+ * range @adopt takes over. The hand-out cursor then moves past that slot,
+ * so a freed number comes back only after the cursor went once around.
+ * Under the directory lock ("pid_range_lock").
+ * Return: 0 and *@out (@fresh, its base/lo/hi/next set, or the adopted
+ * range), -EAGAIN when no slot qualifies, -ENOMEM when a directory chunk
+ * could not be allocated.
+ */
+int kpr_carve(struct kpr_dir *d, struct kpr_range *fresh, int pid_max,
+	      const struct kpr_adopt *adopt, struct kpr_range **out);
 /* kpr_carve() without the directory lock (cmpxchg on the slot). */
-int kpr_carve_lockless(struct kpr_dir *d, struct kpr_range *r, int pid_max);
+int kpr_carve_lockless(struct kpr_dir *d, struct kpr_range *fresh, int pid_max,
+		       const struct kpr_adopt *adopt, struct kpr_range **out);
 /*
  * kpr_carve_at() - install @r at the slot of @nr if that slot is empty, as a
  * detached range (set_tid's slow path). Return 0, -EEXIST when the slot
@@ -191,7 +217,8 @@ void kpr_reset_cursor(struct kpr_dir *d);
 /* ns_last_pid: write moves the carve cursor; read is its number - 1. */
 void kpr_set_last(struct kpr_dir *d, int last);
 int kpr_get_last(struct kpr_dir *d);
-void kpr_read_stats(struct kpr_dir *d, struct kpr_stats *out);
+/* ops->range_stats of both range strategies. */
+void kpr_ns_range_stats(const struct ks_pid_ns *ns, struct ks_pid_range_stats *out);
 
 /* Bitmap helpers for a range's bitmap (plain, under a lock). */
 static inline bool kpr_test(const uint64_t *bm, int off)

@@ -271,6 +271,14 @@ static const char *skip_reason(void)
 
 	if (geteuid())
 		return "not root";
+#if defined(__SANITIZE_THREAD__)
+	/*
+	 * TSan's runtime starts a background thread in every forked child:
+	 * its tid comes from the very pid namespace under test, so the
+	 * recorded numbers are not a fork-only trace any more.
+	 */
+	return "built with ThreadSanitizer (it takes a pid per forked child)";
+#endif
 	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
 		return "cannot read the kernel version";
 	/* before 6.14 pid_max is global: writing it here would lower the host's */

@@ -253,6 +253,10 @@ static const char *skip_reason(void)
 	struct statfs sf;
 	long n;
 
+#if defined(__SANITIZE_THREAD__)
+	/* TSan's runtime adds a thread of its own to every process we measure */
+	return "built with ThreadSanitizer (its background thread is in /proc/<pid>/task)";
+#endif
 	if (statfs("/proc", &sf))
 		return "cannot statfs /proc";
 	if (sf.f_type != PROC_SUPER_MAGIC)

@@ -26,6 +26,7 @@ struct shared {
 	uint8_t *owned[LEVELS]; /* [NS_PID_MAX]: 1 while a pid holds the number */
 	struct ks_pid *xchg[XCHG];
 	double seconds;
+	int pid_max; /* <= NS_PID_MAX, every level */
 	int failures; /* atomic */
 	uint64_t ops; /* atomic */
 };
@@ -56,7 +57,7 @@ static void claim(struct shared *sh, struct ks_pid *pid, int level)
 	for (int l = 0; l <= level; l++) {
 		int nr = ks_pid_nr_ns(pid, sh->ns[l]);
 
-		if (nr < 1 || nr >= NS_PID_MAX ||
+		if (nr < 1 || nr >= sh->pid_max ||
 		    __atomic_exchange_n(&sh->owned[l][nr], 1, __ATOMIC_ACQ_REL))
 			note_failure(sh);
 	}
@@ -69,7 +70,7 @@ static void release(struct shared *sh, struct ks_pid *pid)
 	for (int l = 0; l <= level; l++) {
 		int nr = ks_pid_nr_ns(pid, sh->ns[l]);
 
-		if (nr > 0 && nr < NS_PID_MAX)
+		if (nr > 0 && nr < sh->pid_max)
 			__atomic_store_n(&sh->owned[l][nr], 0, __ATOMIC_RELEASE);
 	}
 	if (ks_pid_free(pid))
@@ -85,7 +86,7 @@ static void *work(void *arg)
 	ks_cpu_set_current(w->cpu);
 	if (ks_rcu_register_thread())
 		note_failure(sh);
-	while (ks_clock_ns() < end) {
+	do { /* at least one pass, however late this thread starts */
 		uint64_t r = rnd(&w->rnd);
 		int level = (int)(r % LEVELS), ret;
 		struct ks_pid *pid, *old, *p = NULL;
@@ -93,7 +94,7 @@ static void *work(void *arg)
 		for (int i = 0; i < 64; i++, n++) {
 			r = rnd(&w->rnd);
 			if (r % 97 == 0) {
-				int tid = 300 + (int)((r >> 32) % (NS_PID_MAX - 300));
+				int tid = 300 + (int)((r >> 32) % (uint64_t)(sh->pid_max - 300));
 
 				ret = ks_pid_alloc(sh->ns[0], &tid, 1, KS_PID_ALLOC_PRIVILEGED, &pid);
 				if (ret == -EEXIST)
@@ -117,7 +118,7 @@ static void *work(void *arg)
 
 			ks_rcu_read_lock();
 			{
-				int nr = 1 + (int)((r >> 20) % (NS_PID_MAX - 1));
+				int nr = 1 + (int)((r >> 20) % (uint64_t)(sh->pid_max - 1));
 
 				if (!ks_pid_lookup(sh->ns[0], nr, &p) && ks_pid_nr_ns(p, sh->ns[0]) != nr)
 					note_failure(sh);
@@ -127,13 +128,13 @@ static void *work(void *arg)
 			}
 			ks_rcu_read_unlock();
 		}
-	}
+	} while (ks_clock_ns() < end);
 	__atomic_fetch_add(&sh->ops, n, __ATOMIC_RELAXED);
 	ks_rcu_unregister_thread();
 	return NULL;
 }
 
-static void run_strategy(const char *strategy, double seconds)
+static void run_strategy(const char *strategy, double seconds, int pid_max)
 {
 	struct ks_pid_opts o = { 0 };
 	struct ks_test_env env;
@@ -145,11 +146,12 @@ static void run_strategy(const char *strategy, double seconds)
 	assert_non_null(w);
 	memset(&sh, 0, sizeof(sh));
 	sh.seconds = seconds;
+	sh.pid_max = pid_max;
 	ks_test_env_init(&env, TOPO_64);
 	o.topo = env.topo;
 	o.locks = env.locks;
 	o.mem = env.mem;
-	o.pid_max = NS_PID_MAX;
+	o.pid_max = pid_max;
 	assert_int_equal(ks_pid_space_create(strategy, &o, &sh.s), 0);
 	assert_int_equal(ks_pid_ns_root(sh.s, &sh.ns[0]), 0);
 	for (int l = 0; l < LEVELS; l++) {
@@ -157,7 +159,7 @@ static void run_strategy(const char *strategy, double seconds)
 		assert_non_null(sh.owned[l]);
 		if (l) {
 			assert_int_equal(ks_pid_ns_create(sh.ns[l - 1], &sh.ns[l]), 0);
-			assert_int_equal(ks_pid_ns_set_pid_max(sh.ns[l], NS_PID_MAX), 0);
+			assert_int_equal(ks_pid_ns_set_pid_max(sh.ns[l], pid_max), 0);
 		}
 		assert_int_equal(ks_pid_alloc(sh.ns[l], NULL, 0, 0, &init[l]), 0);
 		claim(&sh, init[l], l);
@@ -173,6 +175,16 @@ static void run_strategy(const char *strategy, double seconds)
 	for (int i = 0; i < XCHG; i++) {
 		if (sh.xchg[i])
 			release(&sh, sh.xchg[i]);
+	}
+	{
+		struct ks_pid_range_stats rs;
+
+		if (!ks_pid_ns_range_stats(sh.ns[0], &rs))
+			print_message("%s pid_max %d: %llu ops; root: %llu carves, %llu adoptions, "
+				      "%llu retires, %llu steals\n",
+				      strategy, pid_max, (unsigned long long)sh.ops,
+				      (unsigned long long)rs.carves, (unsigned long long)rs.adoptions,
+				      (unsigned long long)rs.retires, (unsigned long long)rs.steals);
 	}
 	assert_int_equal(sh.failures, 0);
 	assert_true(sh.ops > 0);
@@ -190,7 +202,22 @@ static void test_remote_frees(void **state)
 
 	assert_int_equal(ks_rcu_register_thread(), 0);
 	for (size_t i = 0; i < n; i++)
-		run_strategy(info[i].name, ks_test_stress_seconds() / (double)n);
+		run_strategy(info[i].name, ks_test_stress_seconds() / (double)n, NS_PID_MAX);
+	assert_int_equal(ks_rcu_unregister_thread(), 0);
+}
+
+/*
+ * A small, populated id space for the range strategies: XCHG live pids
+ * over 16 ranges leave no empty slot, so carving adopts detached ranges
+ * while remote frees, set_tid and steals hit them, and pcpu-range moves a
+ * range's lock under frees waiting for the old one.
+ */
+static void test_populated(void **state)
+{
+	(void)state;
+	assert_int_equal(ks_rcu_register_thread(), 0);
+	run_strategy("pcpu-range", ks_test_stress_seconds() / 4, 4096);
+	run_strategy("pcpu-lockfree", ks_test_stress_seconds() / 4, 4096);
 	assert_int_equal(ks_rcu_unregister_thread(), 0);
 }
 
@@ -198,6 +225,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_remote_frees),
+		cmocka_unit_test(test_populated),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
