@@ -8,13 +8,16 @@
  *
  * Locks: every CPU has one "pcpu_range_lock" (scope percpu), Guzik's "every
  * CPU could have its own pidmap_lock". A range points to the lock of the CPU
- * that carved it. An allocation takes the calling CPU's lock ONCE for every
+ * that carved (or last adopted) it. An allocation takes the calling CPU's lock ONCE for every
  * level and for the publication when every level has a number left in its
  * current range (the common case); a free takes the lock of the CPU that
  * owns each level's range (a remote free takes a remote lock), once per
- * run of levels with the same owner. Carving takes the namespace's
- * "pid_range_lock" once per 256 allocations per level; retiring is a
- * cmpxchg-free store to the range's own slot (pid_range.h).
+ * run of levels with the same owner. Carving (or adopting a detached,
+ * partly used range) takes the namespace's "pid_range_lock" once per range,
+ * i.e. once per 256 allocations per level in an empty id space and once per
+ * (256 - live) in a populated one; retiring is a cmpxchg-free store to the
+ * range's own slot (pid_range.h). Adoption moves the range's lock to the
+ * adopting CPU (pr_adopt()); every other taker re-checks it (range_lock()).
  *
  * Ordering guarantee (instead of the kernel's global cyclic order): within
  * a namespace, a CPU hands out strictly increasing numbers from its current

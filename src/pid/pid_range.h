@@ -23,6 +23,9 @@
  * "detached" from its CPU when it is exhausted (or on an ns_last_pid write)
  * and retired -- its slot emptied, its memory freed after an RCU grace
  * period -- once it is detached and holds no live number.
+ * Until then the carve cursor, passing its slot, may hand it to another
+ * CPU (adoption: its free numbers are handed out again, the live ones
+ * skipped).
  *
  * Lookups are lockless: slot -> range -> pids[off] under RCU; pids[off] is
  * NULL until the pid is published, so a half-built pid is invisible.
@@ -31,10 +34,11 @@
  * emptied only by the range's retirer, so retiring takes no lock. pcpu-range
  * carves under the directory lock ("pid_range_lock", scope global: shared
  * by every CPU, like the xa_lock Guzik's sketch goes to "to get space"):
- * one acquisition per KPR_SIZE allocations per namespace level.
+ * one acquisition per range carved or adopted per namespace level.
  * pcpu-lockfree carves without it (kpr_carve_lockless()). set_tid's slot
  * and ns_last_pid writes take it in both. The order is: a CPU's range lock,
- * then the directory lock; never two CPU locks at once.
+ * then the directory lock; a second CPU's lock only by trylock (pcpu-range's
+ * adoption, see struct kpr_adopt), so no CPU ever waits for two.
  */
 #ifndef KSCALE_SRC_PID_PID_RANGE_H
 #define KSCALE_SRC_PID_PID_RANGE_H
