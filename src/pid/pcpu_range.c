@@ -8,8 +8,9 @@
  *
  * Locks: every CPU has one "pcpu_range_lock" (scope percpu), Guzik's "every
  * CPU could have its own pidmap_lock". A range points to the lock of the CPU
- * that carved (or last adopted) it. An allocation takes the calling CPU's lock ONCE for every
- * level and for the publication when every level has a number left in its
+ * that carved (or last adopted) it. An allocation takes the calling CPU's
+ * lock ONCE for every level and for the publication when every level has a
+ * number left in its
  * current range (the common case); a free takes the lock of the CPU that
  * owns each level's range (a remote free takes a remote lock), once per
  * run of levels with the same owner. Carving (or adopting a detached,
