@@ -10,10 +10,9 @@
  * CPU could have its own pidmap_lock". A range points to the lock of the CPU
  * that carved (or last adopted) it. An allocation takes the calling CPU's
  * lock ONCE for every level and for the publication when every level has a
- * number left in its
- * current range (the common case); a free takes the lock of the CPU that
- * owns each level's range (a remote free takes a remote lock), once per
- * run of levels with the same owner. Carving (or adopting a detached,
+ * number left in its current range (the common case); a free takes the
+ * lock of the CPU that owns each level's range (a remote free takes a
+ * remote lock), once per run of levels with the same owner. Carving (or adopting a detached,
  * partly used range) takes the namespace's "pid_range_lock" once per range,
  * i.e. once per 256 allocations per level in an empty id space and once per
  * (256 - live) in a populated one; retiring is a cmpxchg-free store to the
