@@ -12,16 +12,18 @@
  * lock ONCE for every level and for the publication when every level has a
  * number left in its current range (the common case); a free takes the
  * lock of the CPU that owns each level's range (a remote free takes a
- * remote lock), once per run of levels with the same owner. Carving (or adopting a detached,
- * partly used range) takes the namespace's "pid_range_lock" once per range,
- * i.e. once per 256 allocations per level in an empty id space and once per
- * (256 - live) in a populated one; retiring is a cmpxchg-free store to the
- * range's own slot (pid_range.h). Adoption moves the range's lock to the
- * adopting CPU (pr_adopt()); every other taker re-checks it (range_lock()).
+ * remote lock), once per run of levels with the same owner. Carving (or
+ * adopting a detached, partly used range) takes the namespace's
+ * "pid_range_lock" once per range, i.e. once per 256 allocations per level
+ * in an empty id space and once per (256 - live) in a populated one;
+ * retiring is a cmpxchg-free store to the range's own slot (pid_range.h).
+ * Adoption moves the range's lock to the adopting CPU (pr_adopt()); every
+ * other taker re-checks it (range_lock()).
  *
  * Ordering guarantee (instead of the kernel's global cyclic order): within
  * a namespace, a CPU hands out strictly increasing numbers from its current
- * range (consecutive ones unless set_tid took some), ranges are carved in
+ * range (consecutive ones unless set_tid took some or, in an adopted range,
+ * they are still live), ranges are carved or adopted in
  * increasing order of their position cyclically over [1 or 300, pid_max),
  * and a number, once freed, is not handed out automatically again until the
  * carve cursor has gone once around the whole id space (or the namespace is
