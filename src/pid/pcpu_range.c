@@ -448,7 +448,8 @@ const struct ks_pid_ops ks_pid_pcpu_range_ops = {
 	.info = {
 		.name = "pcpu-range",
 		.summary = "per-CPU ranges of 256 numbers carved cyclically from a radix "
-			   "directory; one per-CPU lock per alloc; no global cyclic order",
+			   "directory, partly used ones adopted; one per-CPU lock per alloc; "
+			   "no global cyclic order",
 		.source = "Mateusz Guzik, LKML 24 Nov 2025 \"further damage-control lack "
 			  "of clone scalability\" (sketch, not merged)",
 	},
