@@ -26,6 +26,7 @@ enum {
 	OPT_FORMAT,
 	OPT_DURATION_SCALE,
 	OPT_WORKLOAD,
+	OPT_RCU_QUEUES,
 };
 
 static const struct option options[] = {
@@ -42,6 +43,7 @@ static const struct option options[] = {
 	{"format", required_argument, NULL, OPT_FORMAT},
 	{"duration-scale", required_argument, NULL, OPT_DURATION_SCALE},
 	{"workload", required_argument, NULL, OPT_WORKLOAD},
+	{"rcu-queues", required_argument, NULL, OPT_RCU_QUEUES},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -101,6 +103,7 @@ static int cli_parse(int argc, char **argv, bool suite, struct kb_run_opts *o, s
 	o->repeat = 1;
 	o->topology = "real";
 	o->duration_scale = 1;
+	o->rcu_queues = KS_RCU_QUEUES_PERCPU;
 	opterr = 0;
 	optind = 0; /* glibc: a full reset, so tests can parse again */
 	while (!ret && (c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
@@ -173,6 +176,15 @@ static int cli_parse(int argc, char **argv, bool suite, struct kb_run_opts *o, s
 					       "--workload is for suite; run takes the workload as its operand");
 			o->workload = optarg;
 			ret = kb_suite_workloads_check(optarg, e);
+			break;
+		case OPT_RCU_QUEUES:
+			if (!strcmp(optarg, "percpu"))
+				o->rcu_queues = KS_RCU_QUEUES_PERCPU;
+			else if (!strcmp(optarg, "shared"))
+				o->rcu_queues = KS_RCU_QUEUES_SHARED;
+			else
+				ret = kb_errf(e, -EINVAL,
+					      "--rcu-queues '%s': expected percpu or shared", optarg);
 			break;
 		case 'h':
 			o->help = true;

@@ -53,7 +53,9 @@ static const char run_usage[] =
 	"  --json F                 write every sample as JSON (docs/bench.md)\n"
 	"  --format native|gbench   the JSON shape; gbench suits google/benchmark's compare.py\n"
 	"  --csv F                  one line per cell, snake_case header\n"
-	"  --plot F.svg             ops/s against threads (gnuplot)\n";
+	"  --plot F.svg             ops/s against threads (gnuplot)\n"
+	"  --rcu-queues percpu|shared  call_rcu queues: one per CPU as the kernel's\n"
+	"                           (default) or liburcu's single shared one\n";
 
 int kb_execute(struct kb_plan *plan, const struct kb_run_opts *o, struct kb_report_ctx *ctx,
 	       kb_present_fn present, void *arg)
@@ -65,6 +67,13 @@ int kb_execute(struct kb_plan *plan, const struct kb_run_opts *o, struct kb_repo
 
 	if (kb_outputs_open(&out, o, &e))
 		return kb_usage_error(&e);
+	ret = ks_rcu_set_queues(o->rcu_queues);
+	if (ret) {
+		kb_errf(&e, ret, "--rcu-queues: %s", strerror(-ret));
+		fprintf(stderr, "kscale-bench: %s\n", e.msg);
+		kb_outputs_abort(&out);
+		return KB_EXIT_FAILED;
+	}
 	ret = kb_measure(plan, &res);
 	if (ret) {
 		kb_errf(&e, ret, "measuring failed: %s", strerror(-ret));
@@ -81,6 +90,7 @@ int kb_execute(struct kb_plan *plan, const struct kb_run_opts *o, struct kb_repo
 	else if (!kb_results_failed(res, plan->nr_cells))
 		status = KB_EXIT_OK;
 	kb_outputs_abort(&out);
+	ks_rcu_set_queues(KS_RCU_QUEUES_SHARED);
 	json_decref(ctx->suite);
 	ctx->suite = NULL;
 	kb_results_free(res, plan->nr_cells);

@@ -256,6 +256,9 @@ json_t *kb_context_json(const struct kb_report_ctx *ctx)
 	json_object_set_new(c, "topology", topology_json(ctx->plan->topo));
 	json_object_set_new(c, "dependencies", json_string(deps));
 	json_object_set_new(c, "urcu_flavor", json_string(ks_rcu_flavor()));
+	json_object_set_new(c, "rcu_queues",
+			    json_string(ks_rcu_queues(NULL) == KS_RCU_QUEUES_PERCPU ? "percpu"
+										: "shared"));
 	json_object_set_new(c, "mem_backend", json_string(ks_mem_backend()));
 	json_object_set_new(c, "lockstat_enabled", json_boolean(ks_lockstat_enabled()));
 	json_object_set_new(c, "kernel_release", json_string(u.release));

@@ -396,6 +396,7 @@ struct kb_run_opts {
 	const char *json, *csv, *plot;
 	enum kb_format format;
 	double duration_scale; /* suite */
+	enum ks_rcu_queues rcu_queues; /* ks_call_rcu()'s queues while measuring */
 	/* run: the operand; suite: NULL for all, or --workload "a,b" */
 	bool help;
 };
@@ -403,7 +404,8 @@ struct kb_run_opts {
 /*
  * kb_cli_parse() - the options of `run` (@suite false: one WORKLOAD operand)
  * or `suite` (@suite true: no operand, --duration-scale). Defaults: duration
- * 5 s, warm-up 1 s, repeat 1, topology real, native format.
+ * 5 s, warm-up 1 s, repeat 1, topology real, native format, per-CPU RCU
+ * callback queues (as the kernel's).
  * Return: 0, or -EINVAL with @e filled.
  */
 int kb_cli_parse(int argc, char **argv, bool suite, struct kb_run_opts *o, struct kb_err *e);

@@ -28,7 +28,8 @@ static const char suite_usage[] =
 	"  --topology T             real | synthetic:STR | xml:FILE (default real)\n"
 	"  --json F                 every run and the summary as JSON\n"
 	"  --format native|gbench   the JSON shape\n"
-	"  --csv F                  one line per cell\n";
+	"  --csv F                  one line per cell\n"
+	"  --rcu-queues percpu|shared  call_rcu queues (default percpu, as the kernel's)\n";
 
 /*
  * An entry's thread counts that this topology has: "1,2" on one CPU becomes

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -176,6 +177,86 @@ static void test_call_rcu_and_barrier(void **state)
 }
 
 /* From a callback, barrier is refused (-EDEADLK) rather than hanging or skipped. */
+/* Per-CPU callback queues: switching, errors, callbacks survive a switch. */
+struct qcb {
+	struct ks_rcu_head rcu;
+	int *ran;
+	int set_rc; /* ks_rcu_set_queues() from inside the callback */
+	bool probe;
+};
+
+static void queue_cb(struct ks_rcu_head *head)
+{
+	struct qcb *q = ks_container_of(head, struct qcb, rcu);
+
+	if (q->probe)
+		q->set_rc = ks_rcu_set_queues(KS_RCU_QUEUES_SHARED);
+	__atomic_fetch_add(q->ran, 1, __ATOMIC_SEQ_CST);
+}
+
+static void *queue_from_thread(void *arg)
+{
+	struct qcb *q = arg;
+
+	ks_rcu_register_thread();
+	for (int i = 0; i < 500; i++)
+		ks_call_rcu(&q[i].rcu, queue_cb);
+	ks_rcu_unregister_thread();
+	return NULL;
+}
+
+static void test_percpu_queues(void **state)
+{
+	enum { N = 1000 };
+	struct qcb *q = calloc(3 * N, sizeof(*q));
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	pthread_t th;
+	int ran = 0, nr = 0;
+
+	assert_non_null(q);
+	for (int i = 0; i < 3 * N; i++)
+		q[i].ran = &ran;
+	assert_int_equal(ks_rcu_register_thread(), 0);
+	assert_int_equal(ks_rcu_queues(&nr), KS_RCU_QUEUES_SHARED);
+	assert_int_equal(nr, 1);
+	assert_int_equal(ks_rcu_set_queues((enum ks_rcu_queues)7), -EINVAL);
+	assert_int_equal(ks_rcu_read_lock(), 0);
+	assert_int_equal(ks_rcu_set_queues(KS_RCU_QUEUES_PERCPU), -EDEADLK);
+	assert_int_equal(ks_rcu_read_unlock(), 0);
+
+	assert_int_equal(ks_rcu_set_queues(KS_RCU_QUEUES_PERCPU), 0);
+	assert_int_equal(ks_rcu_set_queues(KS_RCU_QUEUES_PERCPU), 0); /* already */
+	assert_int_equal(ks_rcu_queues(&nr), KS_RCU_QUEUES_PERCPU);
+	assert_int_equal(nr, ncpu > 0 ? ncpu : 1);
+	/* queued here and from another thread (maybe another CPU) */
+	for (int i = 0; i < N / 2; i++)
+		assert_int_equal(ks_call_rcu(&q[i].rcu, queue_cb), 0);
+	assert_int_equal(pthread_create(&th, NULL, queue_from_thread, &q[N / 2]), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(ks_rcu_barrier(), 0);
+	assert_int_equal(load(&ran), N);
+	/* a callback may not switch (it runs on a worker being freed) */
+	q[N].probe = true;
+	q[N].set_rc = 1;
+	assert_int_equal(ks_call_rcu(&q[N].rcu, queue_cb), 0);
+	assert_int_equal(ks_rcu_barrier(), 0);
+	assert_int_equal(q[N].set_rc, -EDEADLK);
+	assert_int_equal(ks_rcu_queues(NULL), KS_RCU_QUEUES_PERCPU);
+	/* pending callbacks survive leaving per-CPU mode (moved to the shared queue) */
+	for (int i = N + 1; i < 2 * N; i++)
+		assert_int_equal(ks_call_rcu(&q[i].rcu, queue_cb), 0);
+	assert_int_equal(ks_rcu_set_queues(KS_RCU_QUEUES_SHARED), 0);
+	assert_int_equal(ks_rcu_queues(&nr), KS_RCU_QUEUES_SHARED);
+	assert_int_equal(nr, 1);
+	for (int i = 2 * N; i < 3 * N; i++)
+		assert_int_equal(ks_call_rcu(&q[i].rcu, queue_cb), 0);
+	assert_int_equal(ks_rcu_barrier(), 0);
+	assert_int_equal(load(&ran), 3 * N);
+	assert_int_equal(ks_rcu_unregister_thread(), 0);
+	free(q);
+	(void)state;
+}
+
 static void test_barrier_from_callback(void **state)
 {
 	struct ks_test_env e;
@@ -357,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_nesting_and_deadlocks),
 		cmocka_unit_test(test_call_rcu_and_barrier),
 		cmocka_unit_test(test_barrier_from_callback),
+		cmocka_unit_test(test_percpu_queues),
 		cmocka_unit_test(test_grace_period_waits_for_reader),
 		cmocka_unit_test(test_exit_while_registered),
 	};

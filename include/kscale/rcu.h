@@ -88,6 +88,49 @@ bool ks_rcu_in_callback(void);
 const char *ks_rcu_flavor(void);
 
 /**
+ * enum ks_rcu_queues - where ks_call_rcu() queues its callbacks.
+ * @KS_RCU_QUEUES_SHARED: liburcu's default: one queue and one worker thread
+ *                        for the whole process; every ks_call_rcu() writes
+ *                        the queue's shared tail.
+ * @KS_RCU_QUEUES_PERCPU: one queue and one worker per CPU the OS reports
+ *                        (sysconf(_SC_NPROCESSORS_CONF)), chosen by the
+ *                        CPU the caller runs on (sched_getcpu()), as the
+ *                        kernel queues call_rcu() on the calling CPU's
+ *                        rcu_data (kernel/rcu/tree.c __call_rcu_common()).
+ *                        Workers are not pinned (a restricted cpuset must
+ *                        not kill the process). Real CPUs, not ks_topo's:
+ *                        with a synthetic topology the OS's CPUs count.
+ */
+enum ks_rcu_queues {
+	KS_RCU_QUEUES_SHARED = 0,
+	KS_RCU_QUEUES_PERCPU = 1,
+};
+
+/**
+ * ks_rcu_set_queues() - switch every later ks_call_rcu() of the process to
+ * @mode. Callbacks already queued still run (leaving per-CPU mode moves
+ * them to the shared queue); ks_rcu_barrier() waits for every queue. A
+ * thread-specific queue (rcu_barrier.h's per-CPU worker model) still takes
+ * precedence for its threads.
+ * Every worker, the shared one included (liburcu would otherwise create it
+ * at the first ks_call_rcu(), from whatever thread that is), is created
+ * here if missing and inherits the calling thread's CPU affinity: call this
+ * from a thread not bound to one CPU (a benchmark's main thread before it
+ * binds its workers), or the workers run where that thread may.
+ * Context: any thread outside a read-side section and outside a callback;
+ * process-wide; serialised internally; may sleep (a grace period when
+ * leaving per-CPU mode).
+ * Return: 0 (also when already in @mode); -EINVAL for an unknown @mode;
+ * -EDEADLK inside a read-side section or a callback; -ENOMEM when a worker
+ * could not be created (the mode is then unchanged).
+ */
+int ks_rcu_set_queues(enum ks_rcu_queues mode);
+
+/** ks_rcu_queues() - the current mode, and in *@nr_queues (may be NULL)
+ * the number of queues (1 when shared). */
+enum ks_rcu_queues ks_rcu_queues(int *nr_queues);
+
+/**
  * ks_rcu_dereference() / ks_rcu_assign_pointer() - load a pointer under RCU
  * (dependency-ordered) / publish one (release), as in the kernel.
  */

@@ -29,6 +29,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #if defined(KS_URCU_FLAVOR_memb)
 #include <urcu/urcu-memb.h>
@@ -295,6 +297,115 @@ int ks_rcu_barrier(void)
 bool ks_rcu_in_callback(void)
 {
 	return self.in_callback > 0;
+}
+
+/*
+ * Per-CPU callback queues. liburcu's create_all_cpu_call_rcu_data() would
+ * pin each worker to its CPU and abort the process when the cpuset forbids
+ * one; so the workers are created here unpinned and installed with
+ * set_cpu_call_rcu_data(), and liburcu's call_rcu() then picks the queue of
+ * sched_getcpu() (urcu-call-rcu-impl.h get_call_rcu_data()).
+ */
+static pthread_mutex_t queues_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct call_rcu_data **cpu_queues; /* [nr_cpu_queues], under queues_lock */
+static int nr_cpu_queues;
+
+static void free_cpu_queues(struct call_rcu_data **q, int n)
+{
+	for (int i = 0; i < n; i++) {
+		pthread_t tid;
+
+		if (!q[i])
+			continue;
+		tid = URCU(get_call_rcu_thread)(q[i]);
+		/*
+		 * Moves the leftovers to the default queue and waits for the
+		 * worker to stop, but liburcu 0.13 never joins it: we do.
+		 */
+		URCU(call_rcu_data_free)(q[i]);
+		pthread_join(tid, NULL);
+	}
+	free(q);
+}
+
+static int queues_on(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_CONF);
+	struct call_rcu_data **q;
+	int i, ret = 0;
+
+	if (n < 1)
+		n = 1;
+	q = calloc((size_t)n, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	for (i = 0; i < n && !ret; i++) {
+		q[i] = URCU(create_call_rcu_data)(0, -1);
+		if (!q[i])
+			ret = -ENOMEM;
+	}
+	for (i = 0; i < n && !ret; i++)
+		if (URCU(set_cpu_call_rcu_data)(i, q[i]))
+			ret = -ENOMEM;
+	if (ret) {
+		/* undo: a caller may already have queued on an installed one */
+		for (int j = 0; j < i; j++)
+			URCU(set_cpu_call_rcu_data)(j, NULL);
+		URCU(synchronize_rcu)();
+		free_cpu_queues(q, (int)n);
+		return ret;
+	}
+	cpu_queues = q;
+	nr_cpu_queues = (int)n;
+	return 0;
+}
+
+static void queues_off(void)
+{
+	for (int i = 0; i < nr_cpu_queues; i++)
+		URCU(set_cpu_call_rcu_data)(i, NULL);
+	/* call_rcu() looks its queue up inside a read-side section */
+	URCU(synchronize_rcu)();
+	free_cpu_queues(cpu_queues, nr_cpu_queues);
+	cpu_queues = NULL;
+	nr_cpu_queues = 0;
+}
+
+int ks_rcu_set_queues(enum ks_rcu_queues mode)
+{
+	int ret = 0;
+
+	if (mode != KS_RCU_QUEUES_SHARED && mode != KS_RCU_QUEUES_PERCPU)
+		return -EINVAL;
+	if (self.depth > 0 || self.in_callback)
+		return -EDEADLK;
+	/*
+	 * liburcu creates the shared queue's worker at the first call_rcu(),
+	 * and a new thread inherits its creator's CPU affinity: created by a
+	 * worker bound to CPU 1, it would run on CPU 1 only, competing with
+	 * that worker while other CPUs idle. Create it here, from the caller
+	 * (documented: an unbound thread), in either mode.
+	 */
+	URCU(get_default_call_rcu_data)();
+	pthread_mutex_lock(&queues_lock);
+	if (mode == KS_RCU_QUEUES_PERCPU && !cpu_queues)
+		ret = queues_on();
+	else if (mode == KS_RCU_QUEUES_SHARED && cpu_queues)
+		queues_off();
+	pthread_mutex_unlock(&queues_lock);
+	return ret;
+}
+
+enum ks_rcu_queues ks_rcu_queues(int *nr_queues)
+{
+	enum ks_rcu_queues mode;
+
+	pthread_mutex_lock(&queues_lock);
+	mode = cpu_queues ? KS_RCU_QUEUES_PERCPU : KS_RCU_QUEUES_SHARED;
+	if (nr_queues)
+		*nr_queues = cpu_queues ? nr_cpu_queues : 1;
+	pthread_mutex_unlock(&queues_lock);
+	return mode;
 }
 
 const char *ks_rcu_flavor(void)

@@ -52,6 +52,9 @@ for d in 0 -1 abc nan inf 1e9 ""; do
 done
 expect_bad run counter --warmup -1 "${OUTS[@]}"
 expect_bad run counter --repeat 0 "${OUTS[@]}"
+expect_bad run counter --rcu-queues bogus "${OUTS[@]}"
+expect_bad run counter --rcu-queues "" "${OUTS[@]}"
+expect_bad suite --rcu-queues sharded "${OUTS[@]}"
 expect_bad run counter --topology synthetic:bogus "${OUTS[@]}"
 expect_bad run counter --topology "synthetic:pack:2 nonsense:3" "${OUTS[@]}"
 expect_bad run counter --topology xml:/nonexistent/topo.xml "${OUTS[@]}"
@@ -122,8 +125,9 @@ ctx = d["context"]
 for k in ["date", "host_name", "executable", "num_cpus", "cpu_scaling_enabled", "aslr_enabled",
           "load_avg", "library_version", "library_build_type", "json_schema_version", "topology",
           "dependencies", "urcu_flavor", "mem_backend", "lockstat_enabled", "kernel_release",
-          "git_revision", "command_line", "params"]:
+          "git_revision", "command_line", "params", "rcu_queues"]:
     assert k in ctx, "context lacks " + k
+assert ctx["rcu_queues"] == "percpu", ctx["rcu_queues"]
 assert ctx["json_schema_version"] == 1
 assert len(ctx["load_avg"]) == 3
 assert ctx["params"]["defaults"]["counter"]["batch"] == "1"
@@ -166,6 +170,11 @@ elif command -v jq >/dev/null 2>&1; then
 else
 	echo "SKIP: neither python3 nor jq: r.json structure not checked"
 fi
+
+# ---- --rcu-queues shared is recorded -------------------------------------------------
+"$B" run counter --threads 1 --duration 0.2 --warmup 0 --topology "$TOPO" --rcu-queues shared \
+	--json q.json >/dev/null 2>err.txt || fail "--rcu-queues shared run: exit $?: $(cat err.txt)"
+grep -q '"rcu_queues": *"shared"' q.json || fail "q.json context does not say rcu_queues shared"
 
 # ---- google/benchmark's shape -------------------------------------------------------
 "$B" run counter --threads 1 --duration 0.5 --warmup 0.1 --repeat 2 --topology "$TOPO" \

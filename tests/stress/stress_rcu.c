@@ -225,6 +225,7 @@ static void *writer(void *arg)
 
 static void test_readers_writers(void **state)
 {
+	bool switching = *state != NULL;
 	struct ks_test_env e;
 	struct shared sh = { 0 };
 	int nr = ks_test_stress_threads();
@@ -254,9 +255,23 @@ static void test_readers_writers(void **state)
 		assert_int_equal(pthread_create(&t[i].th, NULL, i < nr_readers ? reader : writer,
 						&t[i]), 0);
 	}
-	ts.tv_sec = (time_t)secs;
-	ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
-	nanosleep(&ts, NULL);
+	if (switching) {
+		/* flip the callback queues under the writers' call_rcu()s */
+		uint64_t end = ks_clock_ns() + (uint64_t)(secs * 1e9);
+
+		for (int k = 0; ks_clock_ns() < end; k++) {
+			const struct timespec pause = { 0, 20 * 1000 * 1000 };
+
+			assert_int_equal(ks_rcu_set_queues(k % 2 ? KS_RCU_QUEUES_SHARED
+							      : KS_RCU_QUEUES_PERCPU), 0);
+			nanosleep(&pause, NULL);
+		}
+		assert_int_equal(ks_rcu_set_queues(KS_RCU_QUEUES_SHARED), 0);
+	} else {
+		ts.tv_sec = (time_t)secs;
+		ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
+		nanosleep(&ts, NULL);
+	}
 	__atomic_store_n(&sh.stop, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < nr_readers + nr_writers; i++) {
 		pthread_join(t[i].th, NULL);
@@ -295,7 +310,9 @@ static void test_readers_writers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_readers_writers),
+		cmocka_unit_test_prestate(test_readers_writers, NULL),
+		/* the same while the main thread flips per-CPU callback queues on and off */
+		cmocka_unit_test_prestate(test_readers_writers, (void *)"switching"),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
