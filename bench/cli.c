@@ -76,6 +76,19 @@ static int parse_seconds(const char *name, const char *s, bool zero_ok, double *
 	return 0;
 }
 
+/* One of two words: *@out = the value of the one @s names. */
+static int parse_choice(const char *name, const char *s, const char *a, uint64_t va,
+			const char *b, uint64_t vb, uint64_t *out, struct kb_err *e)
+{
+	if (!strcmp(s, a))
+		*out = va;
+	else if (!strcmp(s, b))
+		*out = vb;
+	else
+		return kb_errf(e, -EINVAL, "--%s '%s': expected %s or %s", name, s, a, b);
+	return 0;
+}
+
 /* GNU getopt permutes what it parses: parse a copy, so argv stays as typed. */
 static int cli_parse(int argc, char **argv, bool suite, struct kb_run_opts *o, struct kb_err *e);
 
@@ -151,13 +164,10 @@ static int cli_parse(int argc, char **argv, bool suite, struct kb_run_opts *o, s
 			o->plot = optarg;
 			break;
 		case OPT_FORMAT:
-			if (!strcmp(optarg, "native"))
-				o->format = KB_FORMAT_NATIVE;
-			else if (!strcmp(optarg, "gbench"))
-				o->format = KB_FORMAT_GBENCH;
-			else
-				ret = kb_errf(e, -EINVAL,
-					      "--format '%s': expected native or gbench", optarg);
+			ret = parse_choice("format", optarg, "native", KB_FORMAT_NATIVE, "gbench",
+					   KB_FORMAT_GBENCH, &u, e);
+			if (!ret)
+				o->format = (enum kb_format)u;
 			break;
 		case OPT_DURATION_SCALE:
 			if (!suite)
@@ -178,13 +188,10 @@ static int cli_parse(int argc, char **argv, bool suite, struct kb_run_opts *o, s
 			ret = kb_suite_workloads_check(optarg, e);
 			break;
 		case OPT_RCU_QUEUES:
-			if (!strcmp(optarg, "percpu"))
-				o->rcu_queues = KS_RCU_QUEUES_PERCPU;
-			else if (!strcmp(optarg, "shared"))
-				o->rcu_queues = KS_RCU_QUEUES_SHARED;
-			else
-				ret = kb_errf(e, -EINVAL,
-					      "--rcu-queues '%s': expected percpu or shared", optarg);
+			ret = parse_choice("rcu-queues", optarg, "percpu", KS_RCU_QUEUES_PERCPU,
+					   "shared", KS_RCU_QUEUES_SHARED, &u, e);
+			if (!ret)
+				o->rcu_queues = (enum ks_rcu_queues)u;
 			break;
 		case 'h':
 			o->help = true;
