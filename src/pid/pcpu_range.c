@@ -101,12 +101,17 @@ static bool pr_adopt(struct kpr_range *r, int from, int pid_max, void *arg)
 {
 	struct pr_adopter *a = arg;
 	struct ks_spinlock *l = __atomic_load_n(&r->lock, __ATOMIC_ACQUIRE);
+	int lim = kpr_limit(r, pid_max);
 	bool ok = false;
-	int lim;
 
+	/*
+	 * A full range is passed over without touching its lock's line (the
+	 * bitmap's words are read atomically; the check is repeated locked).
+	 */
+	if (kpr_next_zero(r->bitmap, from, lim) >= lim)
+		return false;
 	if (l != a->lock && ks_spin_trylock(l) != 1)
 		return false;
-	lim = kpr_limit(r, pid_max);
 	/* adopters hold the directory lock: nobody else moves r->lock now */
 	if (!r->dead && r->detached && kpr_next_zero(r->bitmap, from, lim) < lim) {
 		r->detached = false;
